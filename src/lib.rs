@@ -4,4 +4,6 @@
 //! and every later step reads it.
 
 pub mod cli;
+pub mod render;
 pub mod spec;
+pub mod topology;
