@@ -1,7 +1,5 @@
-//! The `stackwright` command: parses the command line and hands it to the library.
-
-use clap::Parser;
+//! The `stackwright` command: everything it does lives in the library's `cli` module.
 
 fn main() -> std::process::ExitCode {
-    stackwright::cli::run(stackwright::cli::Cli::parse())
+    stackwright::cli::main()
 }

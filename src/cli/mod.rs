@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+pub mod output;
 mod schema;
 mod validate;
 
@@ -75,6 +76,42 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print the JSON Schema of the spec.
     Schema(schema::SchemaArgs),
+}
+
+/// Parses the process's arguments and runs the command. Usage errors exit 1, like every
+/// other error, so that status 2 keeps its one meaning: `plan` found changes.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let informational = !err.use_stderr();
+            let _ = err.print();
+            return if informational {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            };
+        }
+    };
+    init_tracing(&cli.global);
+    run(cli)
+}
+
+/// Developer logs go to stderr through tracing: `RUST_LOG` wins, else `-v`/`-vv`.
+fn init_tracing(global: &Global) {
+    let default = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "stackwright=debug",
+        (false, _) => "stackwright=trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(output::color_stderr(global.color))
+        .try_init();
 }
 
 /// Runs the parsed command line and returns the process's exit status.

@@ -1,4 +1,4 @@
-//! `stackwright schema`: print the JSON Schema of the spec.
+//! `stackwright schema`: print the JSON Schema of the spec, for editors and CI.
 
 use std::process::ExitCode;
 
@@ -10,17 +10,8 @@ use super::Global;
 #[derive(Debug, Args)]
 pub struct SchemaArgs {}
 
-/// Runs `schema`.
+/// Runs `schema`: prints the schema committed at `schema/stack.schema.json`.
 pub fn run(_global: &Global, _args: SchemaArgs) -> ExitCode {
-    let schema = schemars::schema_for!(crate::spec::Stack);
-    match serde_json::to_string_pretty(&schema) {
-        Ok(text) => {
-            println!("{text}");
-            ExitCode::SUCCESS
-        }
-        Err(err) => {
-            eprintln!("error: cannot print the schema: {err}");
-            ExitCode::FAILURE
-        }
-    }
+    print!("{}", crate::spec::schema::schema_text());
+    ExitCode::SUCCESS
 }

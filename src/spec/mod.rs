@@ -1,34 +1,22 @@
 //! The stack spec: typed model, loading from YAML, and checks with located diagnostics.
+//!
+//! `load` is the entry point: it reads the `-f` files, merges them in order, interpolates
+//! `${VAR}` references, checks the result against the schema and the semantic rules, and
+//! returns the typed [`Stack`] or every problem found, each located in its file.
 
+pub mod diagnostic;
+pub mod interpolate;
+mod load;
+pub mod merge;
 pub mod model;
+pub mod names;
+pub mod parse;
+pub mod schema;
+pub mod source;
+pub mod tree;
+mod validate;
 pub mod values;
 
-use std::path::{Path, PathBuf};
-
+pub use diagnostic::{Diagnostic, Diagnostics, Level};
+pub use load::{LoadOptions, Loaded, load, load_str, load_with};
 pub use model::*;
-
-/// A stack read from its files and checked, with the warnings found on the way.
-#[derive(Debug, Clone)]
-pub struct Loaded {
-    /// The typed stack; relative paths in it are already resolved against the file that
-    /// wrote them.
-    pub stack: Stack,
-    /// The files merged, in order.
-    pub files: Vec<PathBuf>,
-}
-
-/// Reads, merges and checks the spec files, in order.
-pub fn load(paths: &[PathBuf]) -> Result<Loaded, String> {
-    let first = paths.first().ok_or("no spec file given")?;
-    let text = std::fs::read_to_string(first).map_err(|e| format!("{}: {e}", first.display()))?;
-    let stack = from_str(first, &text)?;
-    Ok(Loaded {
-        stack,
-        files: paths.to_vec(),
-    })
-}
-
-/// Reads one spec from text; `path` names it in diagnostics.
-pub fn from_str(path: &Path, text: &str) -> Result<Stack, String> {
-    serde_saphyr::from_str(text).map_err(|e| format!("{}: {e}", path.display()))
-}
