@@ -123,11 +123,23 @@ fn explain(message: &str) -> (String, Option<&'static str>) {
             Some("YAML indents with spaces only; replace the tabs with spaces"),
         );
     }
-    let lower = message.to_lowercase();
-    if lower.contains("budget") || lower.contains("alias") && lower.contains("limit") {
+    if message.contains("alias replay limit exceeded") {
         return (
-            format!("the file is too complex to read safely: {message}"),
-            Some("specs this deep or with this many alias expansions are refused; simplify it"),
+            format!("aliases in this file expand to more than {MAX_ALIAS_EVENTS} values"),
+            Some("an alias bomb is refused; a real spec reuses anchors a few hundred times"),
+        );
+    }
+    if message.to_lowercase().contains("budget") {
+        let what = message.split(':').next().unwrap_or(message);
+        return (
+            format!("the file is too large or deep to read safely ({what})"),
+            Some("specs nest at most 64 levels and hold at most 200000 values; simplify it"),
+        );
+    }
+    if message.contains("did not find expected key") {
+        return (
+            message.to_string(),
+            Some("check this line's indentation against the lines above it"),
         );
     }
     (message.to_string(), None)

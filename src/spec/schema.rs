@@ -413,14 +413,18 @@ fn shape_mismatch(error: &ValidationError<'_>, path: &Path, tree: &Node) -> bool
     if &at != path {
         return false;
     }
-    matches!(
-        error.kind(),
+    match error.kind() {
         ValidationErrorKind::Type { .. }
-            | ValidationErrorKind::Constant { .. }
-            | ValidationErrorKind::Enum { .. }
-            | ValidationErrorKind::AnyOf { .. }
-            | ValidationErrorKind::OneOfNotValid { .. }
-    )
+        | ValidationErrorKind::Constant { .. }
+        | ValidationErrorKind::Enum { .. } => true,
+        // A nested choice mismatches only when none of its own branches fits.
+        ValidationErrorKind::AnyOf { context } | ValidationErrorKind::OneOfNotValid { context } => {
+            context
+                .iter()
+                .all(|branch| branch.iter().any(|e| shape_mismatch(e, path, tree)))
+        }
+        _ => false,
+    }
 }
 
 /// The tag of an externally tagged enum variant: an object with exactly one required key.
@@ -482,6 +486,9 @@ fn type_words(types: &Json) -> String {
 }
 
 fn type_hint(instance: &Json, expected: &str) -> Option<String> {
+    if expected == "text" && (instance.is_boolean() || instance.is_number()) {
+        return Some(format!("quote it to make it text: `\"{instance}\"`"));
+    }
     let text = instance.as_str()?;
     if expected.contains("number") && text.trim().parse::<f64>().is_ok() {
         return Some(format!(

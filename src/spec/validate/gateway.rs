@@ -42,17 +42,28 @@ pub(super) fn check(stack: &Stack, report: &mut Report<'_>) {
         .filter_map(|l| l.resolve().ok())
         .map(|(_, p)| p)
         .collect();
+    let status = at.key("status_port");
     if gateway.status_port == 0 || ports.contains(&gateway.status_port) {
-        report.error(
-            "spec::bad-port",
-            &at.key("status_port"),
-            format!(
-                "status port {} clashes with a listener or is 0",
-                gateway.status_port
-            ),
-            "clash",
-            "the status page needs its own internal port, e.g. `8081`",
-        );
+        let written = report.written(&status);
+        let (message, help) = if written {
+            (
+                format!(
+                    "status port {} is 0 or also a listener",
+                    gateway.status_port
+                ),
+                "the status page needs its own internal port, e.g. `8081`".to_string(),
+            )
+        } else {
+            (
+                format!(
+                    "the gateway listens on {}, the default `status_port`",
+                    gateway.status_port
+                ),
+                "set `status_port:` to another free port, e.g. `8089`".to_string(),
+            )
+        };
+        let path = if written { status } else { at.key("listen") };
+        report.error("spec::bad-port", &path, message, "clash", help);
     }
     if gateway.routes.is_empty() {
         report.key_error(

@@ -6,6 +6,8 @@
 mod gateway;
 mod monitoring;
 mod services;
+#[cfg(test)]
+mod tests;
 mod workloads;
 
 use super::diagnostic::{Diagnostic, Level};
@@ -106,6 +108,11 @@ impl Report<'_> {
             label,
             help.into(),
         );
+    }
+
+    /// Whether the spec wrote a value at `path` (rather than leaving it to its default).
+    pub fn written(&self, path: &Path) -> bool {
+        self.tree.get(path).is_some()
     }
 
     /// Reports a refused name or path at the value of `path`.
