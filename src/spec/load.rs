@@ -84,6 +84,18 @@ pub fn load_str(files: &[(&str, &str)], options: &LoadOptions<'_>) -> Result<Loa
     load_sources(sources, options)
 }
 
+/// Loads specs given as raw bytes, as if read from the named files (the fuzz target's way
+/// in: bytes that are not UTF-8 must be reported, never panic).
+pub fn load_bytes(
+    files: &[(&str, &[u8])],
+    options: &LoadOptions<'_>,
+) -> Result<Loaded, Diagnostics> {
+    let sources = files
+        .iter()
+        .map(|(name, bytes)| (PathBuf::from(name), bytes.to_vec()));
+    load_sources(sources.collect(), options)
+}
+
 fn read(path: &Path) -> Result<Vec<u8>, Diagnostic> {
     let shown = path.display();
     let too_big = |len: u64| {

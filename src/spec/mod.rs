@@ -18,5 +18,5 @@ mod validate;
 pub mod values;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Level};
-pub use load::{LoadOptions, Loaded, load, load_str, load_with};
+pub use load::{LoadOptions, Loaded, load, load_bytes, load_str, load_with};
 pub use model::*;

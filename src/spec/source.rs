@@ -12,15 +12,22 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// The text. Empty when the file could not be read as UTF-8 text.
     pub text: Arc<str>,
+    /// The byte offset where each line starts, for turning positions into offsets cheaply.
+    line_starts: Vec<usize>,
 }
 
 impl SourceFile {
     /// A source with its display name taken from the path.
     pub fn new(path: &Path, text: impl Into<Arc<str>>) -> Self {
+        let text: Arc<str> = text.into();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         Self {
             name: path.display().to_string(),
             path: path.to_path_buf(),
-            text: text.into(),
+            text,
+            line_starts,
         }
     }
 
@@ -43,19 +50,16 @@ impl SourceFile {
 
     /// The byte offset of a 1-based line and character column, clamped to the text.
     pub fn offset_of(&self, line: usize, column: usize) -> usize {
-        let mut offset = 0;
-        for (index, text) in self.text.split_inclusive('\n').enumerate() {
-            if index + 1 == line {
-                let within: usize = text
-                    .chars()
-                    .take(column.saturating_sub(1))
-                    .map(char::len_utf8)
-                    .sum();
-                return offset + within;
-            }
-            offset += text.len();
-        }
-        self.text.len()
+        let Some(&start) = line.checked_sub(1).and_then(|i| self.line_starts.get(i)) else {
+            return self.text.len();
+        };
+        let within: usize = self.text[start..]
+            .chars()
+            .take_while(|c| *c != '\n')
+            .take(column.saturating_sub(1))
+            .map(char::len_utf8)
+            .sum();
+        start + within
     }
 }
 
