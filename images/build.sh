@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds the images Stackwright's tests and quickstart use, from Debian packages alone.
 #
-# Usage: images/build.sh [--verbose] [NAME...]   build NAMEs (default: all) and their parents
-#        images/build.sh --list                  print the names that can be built
+# Usage: images/build.sh [--jobs N] [--verbose] [NAME...]
+#            build NAMEs (default: all) and their parents, N at a time (default 3)
+#        images/build.sh --list
+#            print the names that can be built
 #
 # No registry is needed. The base `debian:bookworm` is used when the engine has it and is
 # otherwise made with debootstrap and `docker import` (needs root and the debootstrap
@@ -34,11 +36,12 @@ readonly SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-
 readonly LOCK_FILE=${TMPDIR:-/tmp}/stackwright-images.lock
 
 verbose=0
+max_jobs=3
 started=$(date +%s%N)
 built=0
 current=0
 work_dir=""
-declare -A hashes=() parents=() labels=() ordered=()
+declare -A hashes=() parents=() labels=() depths=()
 order=()
 
 die() {
@@ -53,6 +56,7 @@ elapsed() {
 }
 
 cleanup() {
+  if [[ -n ${status_dir:-} ]]; then rm -rf "$status_dir"; fi
   [[ -n $work_dir && -d $work_dir ]] || return 0
   # debootstrap mounts /proc and /sys inside its target; a failed run can leave them behind.
   findmnt -rn -o TARGET | grep -F "$work_dir/" | sort -r | xargs -r umount -l || true
@@ -70,7 +74,7 @@ all_names() {
 }
 
 usage() {
-  sed -n '2,16s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+  sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
 }
 
 # Runs a long step with its output in a log, shown only when it fails (or with --verbose).
@@ -191,7 +195,10 @@ read_labels() {
 # The content hash of an image: this recipe, its build context and its parent's identity.
 hash_of() {
   local name=$1
-  [[ -n ${hashes[$name]:-} ]] && { echo "${hashes[$name]}"; return 0; }
+  if [[ -n ${hashes[$name]:-} ]]; then
+    echo "${hashes[$name]}"
+    return 0
+  fi
   local parent=${parents[$name]}
   local parent_key
   if [[ $parent == "$PREFIX"* ]]; then
@@ -208,10 +215,10 @@ hash_of() {
   echo "${hash%% *}"
 }
 
-# Puts NAME after its parents in `order`.
+# Adds NAME and its parents to `order`, recording how many ${PREFIX} parents it has.
 plan() {
   local name=$1
-  [[ -n ${ordered[$name]:-} ]] && return 0
+  [[ -z ${depths[$name]:-} ]] || return 0
   [[ -f $HERE/$name/Dockerfile ]] || die "no image named \`$name\`: images/$name/Dockerfile \
 does not exist (known: $(all_names | xargs))"
   local parent
@@ -219,11 +226,13 @@ does not exist (known: $(all_names | xargs))"
   parents[$name]=$parent
   if [[ $parent == "$PREFIX"* ]]; then
     plan "${parent#"$PREFIX"}"
-  elif [[ $parent != "$BASE" ]]; then
+    depths[$name]=$((depths[${parent#"$PREFIX"}] + 1))
+  elif [[ $parent == "$BASE" ]]; then
+    depths[$name]=0
+  else
     die "images/$name/Dockerfile builds on \`$parent\`; only $BASE and ${PREFIX}* can be \
 used without a registry"
   fi
-  ordered[$name]=1
   order+=("$name")
 }
 
@@ -243,23 +252,56 @@ ensure_base() {
 
 build_one() {
   local name=$1
-  local hash tag=$PREFIX$name:latest
-  hash=$(hash_of "$name")
-  hashes[$name]=$hash
-  local found=${labels[$name]:-}
-  if [[ -n $found && ${found#* } == "$hash" ]]; then
-    echo "Current  $tag (hash ${hash:0:12})"
-    current=$((current + 1))
-    return 0
-  fi
+  local tag=$PREFIX$name:latest hash=${hashes[$1]}
   local t0
   t0=$(date +%s%N)
   echo "Building $tag (hash ${hash:0:12})"
   run_logged "docker build of $tag from images/$name" \
-    docker build --pull=false --force-rm --label "$HASH_LABEL=$hash" \
-    --label "dev.stackwright.image.name=$name" -t "$tag" "$HERE/$name"
+    docker build --pull=false --force-rm --label "$HASH_LABEL=$hash" -t "$tag" "$HERE/$name"
   echo "Built    $tag in $(elapsed "$t0")"
-  built=$((built + 1))
+}
+
+# Builds the images of one depth (whose parents are all current), up to $max_jobs at once.
+build_level() {
+  local level=$1 name stale=()
+  for name in "${order[@]}"; do
+    ((depths[$name] == level)) || continue
+    hashes[$name]=$(hash_of "$name")
+    local found=${labels[$name]:-}
+    if [[ -n $found && ${found#* } == "${hashes[$name]}" ]]; then
+      echo "Current  $PREFIX$name:latest (hash ${hashes[$name]:0:12})"
+      current=$((current + 1))
+    else
+      stale+=("$name")
+    fi
+  done
+  ((${#stale[@]} > 0)) || return 0
+
+  # Each build leaves a file behind when it succeeds; a job's exit status alone would be
+  # lost by `wait -n`, which only makes room for the next job.
+  status_dir=$(mktemp -d "${TMPDIR:-/tmp}/stackwright-images.XXXXXX")
+  for name in "${stale[@]}"; do
+    while (($(jobs -rp | wc -l) >= max_jobs)); do
+      wait -n || true
+    done
+    (
+      build_one "$name"
+      : >"$status_dir/$name"
+    ) &
+  done
+  wait
+
+  local failed=()
+  for name in "${stale[@]}"; do
+    if [[ -e $status_dir/$name ]]; then
+      built=$((built + 1))
+    else
+      failed+=("$PREFIX$name")
+    fi
+  done
+  rm -rf "$status_dir"
+  status_dir=""
+  ((${#failed[@]} == 0)) || die "could not build ${failed[*]} (output above)"
 }
 
 build_backend() {
@@ -283,15 +325,23 @@ if none is running, remove $LOCK_FILE"
 }
 
 main() {
-  local names=() all=0 arg
-  for arg in "$@"; do
-    case $arg in
+  local names=() all=0
+  while (($# > 0)); do
+    case $1 in
       --list) all_names; return 0 ;;
-      -v | --verbose) verbose=1 ;;
+      # Build output shows as it comes, so builds go one at a time to keep it readable.
+      -v | --verbose) verbose=1 max_jobs=1 ;;
+      -j | --jobs)
+        [[ ${2:-} =~ ^[1-9][0-9]?$ ]] ||
+          die "\`$1\` needs a number of parallel builds from 1 to 99, got \`${2:-}\`"
+        max_jobs=$2
+        shift
+        ;;
       -h | --help) usage; return 0 ;;
-      -*) die "unknown option \`$arg\` (allowed: --list, --verbose, --help)" ;;
-      *) names+=("$arg") ;;
+      -*) die "unknown option \`$1\` (allowed: --list, --jobs N, --verbose, --help)" ;;
+      *) names+=("$1") ;;
     esac
+    shift
   done
   if ((${#names[@]} == 0)); then
     all=1
@@ -315,8 +365,12 @@ Docker engine)"
   take_lock
   read_labels "${order[@]}"
   ensure_base
+  local level deepest=-1
   for name in "${order[@]}"; do
-    build_one "$name"
+    ((depths[$name] <= deepest)) || deepest=${depths[$name]}
+  done
+  for ((level = 0; level <= deepest; level++)); do
+    build_level "$level"
   done
 
   if ((want_backend)) && ((all)) && [[ ! -e $BACKEND_SCRIPT ]]; then
