@@ -113,13 +113,18 @@ root, or load $BASE into the engine another way (docker load)"
   run_logged "debootstrap of $BASE" \
     debootstrap --variant=minbase bookworm "$rootfs" "$MIRROR"
   configure_base "$rootfs"
-  run_logged "docker import of $BASE" bash -c 'tar -C "$1" -c . | docker import \
-    --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-    --change "LABEL $3" \
-    --change "CMD [\"bash\"]" - "$2"' _ "$rootfs" "$BASE" "$HASH_LABEL=$BASE_RECIPE"
+  run_logged "docker import of $BASE" import_rootfs "$rootfs"
   cleanup
   work_dir=""
   echo "Created  $BASE in $(elapsed "$t0")"
+}
+
+# Turns the root file system into $BASE, with the metadata a pulled image would have.
+import_rootfs() {
+  tar -C "$1" -c . | docker import \
+    --change "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+    --change "LABEL $HASH_LABEL=$BASE_RECIPE" \
+    --change 'CMD ["bash"]' - "$BASE"
 }
 
 # Leaves the root file system as a stock Debian container image would be: apt sources for
@@ -180,7 +185,7 @@ parent_of() {
 read_labels() {
   local refs=("$BASE") name
   for name in "$@"; do refs+=("$PREFIX$name:latest"); done
-  local line tags id label
+  local tags id label
   while read -r tags id label; do
     for name in "$BASE" "$@"; do
       local ref=$PREFIX$name:latest
@@ -255,10 +260,24 @@ build_one() {
   local tag=$PREFIX$name:latest hash=${hashes[$1]}
   local t0
   t0=$(date +%s%N)
+  local previous=${labels[$name]:-}
   echo "Building $tag (hash ${hash:0:12})"
   run_logged "docker build of $tag from images/$name" \
     docker build --pull=false --force-rm --label "$HASH_LABEL=$hash" -t "$tag" "$HERE/$name"
   echo "Built    $tag in $(elapsed "$t0")"
+  remove_if_dangling "${previous%% *}"
+}
+
+# Removes the image a build replaced once no tag names it, so rebuilds do not pile up; the
+# engine refuses while a container still uses it, and then it stays.
+remove_if_dangling() {
+  local id=$1
+  [[ -n $id ]] || return 0
+  local tags
+  tags=$(docker image inspect --format '{{len .RepoTags}}' "$id" 2>/dev/null || echo gone)
+  if [[ $tags == 0 ]]; then
+    docker image rm "$id" >/dev/null 2>&1 || true
+  fi
 }
 
 # Builds the images of one depth (whose parents are all current), up to $max_jobs at once.
@@ -310,7 +329,9 @@ which does not exist (or is not executable) in this checkout"
   local t0
   t0=$(date +%s%N)
   echo "Running  demo/backend/build-image.sh for $PREFIX$BACKEND"
-  "$BACKEND_SCRIPT" || die "demo/backend/build-image.sh failed (output above)"
+  local args=()
+  if ((verbose)); then args+=(--verbose); fi
+  "$BACKEND_SCRIPT" "${args[@]}" || die "demo/backend/build-image.sh failed (output above)"
   echo "Finished $PREFIX$BACKEND in $(elapsed "$t0")"
 }
 
