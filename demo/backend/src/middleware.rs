@@ -57,7 +57,7 @@ pub async fn observe(State(state): State<Arc<AppState>>, request: Request, next:
         method = %method,
         route = %route,
         status,
-        elapsed_ms = elapsed.as_secs_f64() * 1000.0,
+        elapsed_ms = format_args!("{:.1}", elapsed.as_secs_f64() * 1000.0),
         "request"
     );
     response
