@@ -192,7 +192,9 @@ impl AppState {
                     true
                 }
                 Err(DbError::NotReady) => self.db.ping().await,
-                Err(DbError::Pool(_) | DbError::Query(_) | DbError::Timeout(_)) => false,
+                Err(
+                    DbError::Pool(_) | DbError::Query(_) | DbError::Timeout(_) | DbError::NoRow,
+                ) => false,
             }
         };
         let redis = async {

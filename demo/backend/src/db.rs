@@ -108,6 +108,9 @@ pub enum DbError {
     /// PostgreSQL did not answer in time.
     #[error("PostgreSQL did not answer within {0:?}")]
     Timeout(Duration),
+    /// A statement that always returns a row returned none.
+    #[error("PostgreSQL returned no row where one was expected")]
+    NoRow,
 }
 
 /// The pool and whether the schema exists.
@@ -174,16 +177,15 @@ impl Database {
             "INSERT INTO candidates (name, email, phone, skills) VALUES ($1, $2, $3, $4) \
              RETURNING {CANDIDATE_COLUMNS}"
         );
-        let row = self
-            .query_one(&sql, &[&new.name, &new.email, &new.phone, &new.skills])
-            .await?;
-        candidate_from_row(&row)
+        let params: Params = &[&new.name, &new.email, &new.phone, &new.skills];
+        let rows = self.rows(QUERY_TIMEOUT, &sql, params).await?;
+        candidate_from_row(first(&rows)?)
     }
 
     /// The candidate with `id`, if stored.
     pub async fn candidate(&self, id: i64) -> Result<Option<Candidate>, DbError> {
         let sql = format!("SELECT {CANDIDATE_COLUMNS} FROM candidates WHERE id = $1");
-        let rows = self.query(&sql, &[&id]).await?;
+        let rows = self.rows(QUERY_TIMEOUT, &sql, &[&id]).await?;
         rows.first().map(candidate_from_row).transpose()
     }
 
@@ -196,88 +198,63 @@ impl Database {
         let sql = format!(
             "SELECT {CANDIDATE_COLUMNS} FROM candidates WHERE id > $1 ORDER BY id LIMIT $2"
         );
-        let rows = self.query(&sql, &[&after, &limit]).await?;
+        let rows = self.rows(QUERY_TIMEOUT, &sql, &[&after, &limit]).await?;
         rows.iter().map(candidate_from_row).collect()
     }
 
     /// Deletes the candidate with `id`; false when there was none.
     pub async fn delete_candidate(&self, id: i64) -> Result<bool, DbError> {
-        let deleted = within(QUERY_TIMEOUT, async {
-            self.require_schema()?;
-            let client = self.pool.get().await?;
-            Ok(client
-                .execute("DELETE FROM candidates WHERE id = $1", &[&id])
-                .await?)
-        })
-        .await?;
-        Ok(deleted > 0)
+        let sql = "DELETE FROM candidates WHERE id = $1 RETURNING id";
+        let rows = self.rows(QUERY_TIMEOUT, sql, &[&id]).await?;
+        Ok(!rows.is_empty())
     }
 
     /// The number of stored candidates, within [`CHECK_TIMEOUT`].
     pub async fn candidate_count(&self) -> Result<i64, DbError> {
-        within(CHECK_TIMEOUT, async {
-            self.require_schema()?;
-            let client = self.pool.get().await?;
-            let row = client
-                .query_one("SELECT count(*) FROM candidates", &[])
-                .await?;
-            Ok(row.try_get(0)?)
-        })
-        .await
+        let rows = self
+            .rows(CHECK_TIMEOUT, "SELECT count(*) FROM candidates", &[])
+            .await?;
+        Ok(first(&rows)?.try_get(0)?)
     }
 
     /// The other gauge figures in one round trip, within [`CHECK_TIMEOUT`].
     pub async fn counts(&self) -> Result<Counts, DbError> {
         let sql = "SELECT (SELECT count(*) FROM employees), (SELECT count(*) FROM factories), \
             COALESCE((SELECT extract(epoch FROM max(completed_at))::float8 FROM backups), 0)";
-        within(CHECK_TIMEOUT, async {
-            self.require_schema()?;
-            let client = self.pool.get().await?;
-            let row = client.query_one(sql, &[]).await?;
-            Ok(Counts {
-                employees: row.try_get(0)?,
-                factories: row.try_get(1)?,
-                last_backup: row.try_get(2)?,
-            })
+        let rows = self.rows(CHECK_TIMEOUT, sql, &[]).await?;
+        let row = first(&rows)?;
+        Ok(Counts {
+            employees: row.try_get(0)?,
+            factories: row.try_get(1)?,
+            last_backup: row.try_get(2)?,
         })
-        .await
     }
 
-    fn require_schema(&self) -> Result<(), DbError> {
-        if self.schema_ready() {
-            Ok(())
-        } else {
-            Err(DbError::NotReady)
-        }
-    }
-
-    async fn query(
+    /// Runs one prepared, parameter-bound statement once the schema exists, within `limit`.
+    async fn rows(
         &self,
+        limit: Duration,
         sql: &str,
-        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+        params: Params<'_>,
     ) -> Result<Vec<Row>, DbError> {
-        within(QUERY_TIMEOUT, async {
-            self.require_schema()?;
+        within(limit, async {
+            if !self.schema_ready() {
+                return Err(DbError::NotReady);
+            }
             let client = self.pool.get().await?;
             let statement = client.prepare_cached(sql).await?;
             Ok(client.query(&statement, params).await?)
         })
         .await
     }
+}
 
-    async fn query_one(
-        &self,
-        sql: &str,
-        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
-    ) -> Result<Row, DbError> {
-        within(QUERY_TIMEOUT, async {
-            self.require_schema()?;
-            let client = self.pool.get().await?;
-            let statement = client.prepare_cached(sql).await?;
-            Ok(client.query_one(&statement, params).await?)
-        })
-        .await
-    }
+/// Statement parameters, bound by the driver and never spliced into SQL text.
+type Params<'a> = &'a [&'a (dyn tokio_postgres::types::ToSql + Sync)];
+
+/// The first row of a statement that always returns one.
+fn first(rows: &[Row]) -> Result<&Row, DbError> {
+    rows.first().ok_or(DbError::NoRow)
 }
 
 /// Runs `work`, giving up after `limit`.

@@ -56,7 +56,7 @@ impl From<DbError> for ApiError {
         tracing::debug!(error = %err, "database call failed");
         match err {
             DbError::NotReady => Self::Unavailable("database not ready"),
-            DbError::Pool(_) | DbError::Query(_) | DbError::Timeout(_) => {
+            DbError::Pool(_) | DbError::Query(_) | DbError::Timeout(_) | DbError::NoRow => {
                 Self::Unavailable("database unavailable")
             }
         }

@@ -126,15 +126,15 @@ impl RedisStore {
         self.run::<i64>(cmd).await.map(drop)
     }
 
+    /// Runs one command, bounded by [`REDIS_TIMEOUT`].
     async fn run<T: redis::FromRedisValue>(&self, cmd: redis::Cmd) -> Result<T, StoreError> {
-        let mut connection = self.manager.clone().ok_or(StoreError::NotConfigured)?;
-        let reply = tokio::time::timeout(REDIS_TIMEOUT, cmd.query_async::<T>(&mut connection));
-        reply
-            .await
-            .map_err(|_| StoreError::Timeout(REDIS_TIMEOUT))?
-            .map_err(StoreError::from)
+        let mut pipe = redis::pipe();
+        pipe.add_command(cmd);
+        let (reply,) = self.run_pipe::<(T,)>(pipe).await?;
+        Ok(reply)
     }
 
+    /// Runs a pipeline in one round trip, bounded by [`REDIS_TIMEOUT`].
     async fn run_pipe<T: redis::FromRedisValue>(
         &self,
         pipe: redis::Pipeline,

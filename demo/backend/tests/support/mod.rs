@@ -101,8 +101,14 @@ pub fn require_images(names: &[&str]) {
     );
 }
 
+/// The repository's root: this crate lives in `demo/backend`.
 fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .ancestors()
+        .nth(2)
+        .unwrap_or(manifest_dir)
+        .to_path_buf()
 }
 
 /// A running container, removed (with its anonymous volumes) on drop.
