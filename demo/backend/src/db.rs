@@ -130,7 +130,8 @@ impl Database {
         let pool = Pool::builder(manager)
             .max_size(max_size)
             .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(CHECK_TIMEOUT))
+            // Requests may queue for a connection under load; checks bound themselves.
+            .wait_timeout(Some(QUERY_TIMEOUT))
             .create_timeout(Some(CHECK_TIMEOUT))
             .recycle_timeout(Some(CHECK_TIMEOUT))
             .build()

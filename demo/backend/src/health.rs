@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::app::AppState;
 use crate::error::ApiError;
-use crate::metrics;
+use crate::{db, metrics};
 
 /// The body of `GET /api/health`.
 #[derive(Debug, Serialize)]
@@ -53,7 +53,7 @@ pub async fn health(State(state): State<Arc<AppState>>) -> Response {
     if db_reachable && !state.db.schema_ready() {
         // The start-up retry loop may be between attempts; the database is back, so
         // create the schema now instead of reporting unhealthy until the next attempt.
-        state.create_schema_once().await;
+        let _ = tokio::time::timeout(db::CHECK_TIMEOUT, state.create_schema_once()).await;
     }
 
     let schema_ready = state.db.schema_ready();
