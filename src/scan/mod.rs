@@ -123,6 +123,7 @@ pub async fn collect(
         return Err(ScanError::Reports(errors));
     }
 
+    tracing::debug!(reports = reports.len(), "report files read");
     let matching = images::match_reports(images, &reports)?;
     let missing: Vec<&StackImage> = images
         .iter()

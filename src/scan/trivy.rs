@@ -119,6 +119,7 @@ pub async fn scan_image(
             image: image.into(),
         });
     }
+    tracing::debug!(image, program = %trivy.display(), "running trivy");
     let mut child = Command::new(trivy)
         .args([
             "image",
@@ -151,6 +152,11 @@ pub async fn scan_image(
         (out, err, status)
     };
     let Ok((out, err, status)) = tokio::time::timeout(timeout, run).await else {
+        tracing::debug!(
+            image,
+            timeout_s = timeout.as_secs(),
+            "trivy timed out; killing it"
+        );
         // The wait was abandoned; kill and reap so no Trivy outlives the command.
         let _ = child.kill().await;
         return Err(TrivyError::TimedOut {
@@ -163,6 +169,7 @@ pub async fn scan_image(
         program: trivy.to_path_buf(),
         error,
     })?;
+    tracing::debug!(image, %status, stdout_bytes = out.len(), "trivy finished");
     if !status.success() {
         let stderr = String::from_utf8_lossy(&err);
         return Err(TrivyError::Failed {
