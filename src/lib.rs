@@ -5,5 +5,6 @@
 
 pub mod cli;
 pub mod render;
+pub mod scan;
 pub mod spec;
 pub mod topology;

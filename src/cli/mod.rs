@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub mod output;
+mod scan;
 mod schema;
 mod validate;
 
@@ -76,6 +77,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print the JSON Schema of the spec.
     Schema(schema::SchemaArgs),
+    /// Judge every image the stack runs against its scan policy (Trivy reports).
+    Scan(scan::ScanArgs),
 }
 
 /// Parses the process's arguments and runs the command. Usage errors exit 1, like every
@@ -120,5 +123,6 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate::run(&global, args),
         Command::Schema(args) => schema::run(&global, args),
+        Command::Scan(args) => scan::run(&global, args),
     }
 }

@@ -26,6 +26,20 @@ pub struct ScanPolicy {
     pub timeout: Duration,
 }
 
+impl Default for ScanPolicy {
+    /// The policy a stack without a `scan` section gets: fail on critical findings, no
+    /// waivers, no gate.
+    fn default() -> Self {
+        Self {
+            fail_on: critical(),
+            ignore_unfixed: false,
+            allow: Vec::new(),
+            gate: ScanGate::default(),
+            timeout: scan_timeout(),
+        }
+    }
+}
+
 fn critical() -> VulnSeverity {
     VulnSeverity::Critical
 }
