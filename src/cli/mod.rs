@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod render;
 mod schema;
 mod validate;
 
@@ -75,6 +76,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print the JSON Schema of the spec.
     Schema(schema::SchemaArgs),
+    /// Write the generated files (compose, nginx, monitoring) or check they are current.
+    Render(render::RenderArgs),
 }
 
 /// Runs the parsed command line and returns the process's exit status.
@@ -83,5 +86,6 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate::run(&global, args),
         Command::Schema(args) => schema::run(&global, args),
+        Command::Render(args) => render::run(&global, args),
     }
 }
