@@ -62,7 +62,18 @@ pub fn run(global: &Global, args: RenderArgs) -> ExitCode {
         }
     };
     if checking {
-        check(global, &rendered, &dir)
+        let files: Vec<String> = args
+            .spec
+            .files
+            .iter()
+            .map(|f| format!("-f {}", f.display()))
+            .collect();
+        let again = format!(
+            "stackwright render {} --out {}",
+            files.join(" "),
+            dir.display()
+        );
+        check(global, &rendered, &dir, &again)
     } else {
         write_out(global, &rendered, &dir)
     }
@@ -89,7 +100,7 @@ fn write_out(global: &Global, rendered: &Rendered, dir: &Path) -> ExitCode {
     }
 }
 
-fn check(global: &Global, rendered: &Rendered, dir: &Path) -> ExitCode {
+fn check(global: &Global, rendered: &Rendered, dir: &Path, again: &str) -> ExitCode {
     let result = match write::check(rendered, dir) {
         Ok(result) => result,
         Err(err) => {
@@ -108,12 +119,11 @@ fn check(global: &Global, rendered: &Rendered, dir: &Path) -> ExitCode {
     }
     eprintln!(
         "error: {} is stale: {} missing, {} changed, {} no longer generated\n\
-         hint: run `stackwright render --out {}` with the same spec files, then commit",
+         hint: update it with `{again}`",
         dir.display(),
         result.count(Change::Missing),
         result.count(Change::Changed),
         result.count(Change::Extra),
-        dir.display()
     );
     ExitCode::FAILURE
 }

@@ -108,6 +108,7 @@ struct View {
     rate_zones: Vec<Zone>,
     upstreams: Vec<Upstream>,
     listen: Vec<String>,
+    redirect: Vec<u16>,
     tls: Option<TlsView>,
     headers: Vec<Header>,
     locations: Vec<Location>,
@@ -175,6 +176,11 @@ fn view(gateway: &Gateway, traffic: &Traffic, files: &GatewayFiles) -> Result<Vi
         }),
         None => None,
     };
+    // With TLS, port 80 beside 443 only sends browsers to HTTPS; every other listener
+    // speaks HTTPS.
+    let (redirect, serving): (Vec<u16>, Vec<u16>) = listen
+        .iter()
+        .partition(|port| tls.is_some() && **port == 80 && listen.contains(&443));
     let upstreams = upstreams(gateway, traffic)?;
     let (rate_zones, locations) = locations(gateway, &upstreams)?;
     Ok(View {
@@ -186,13 +192,14 @@ fn view(gateway: &Gateway, traffic: &Traffic, files: &GatewayFiles) -> Result<Vi
         },
         rate_zones,
         upstreams,
-        listen: listen
+        listen: serving
             .iter()
             .map(|port| match tls {
                 Some(_) => format!("{port} ssl"),
                 None => port.to_string(),
             })
             .collect(),
+        redirect,
         tls,
         headers: headers(gateway)?,
         locations,
