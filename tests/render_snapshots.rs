@@ -17,7 +17,7 @@ const UPDATE: &str = "STACKWRIGHT_UPDATE_SNAPSHOTS";
 /// directory when the update variable is set.
 fn assert_snapshot(spec: &str, name: &str) {
     let spec = root().join(spec);
-    let stack = match stackwright::spec::load(&[spec.clone()]) {
+    let stack = match stackwright::spec::load(std::slice::from_ref(&spec)) {
         Ok(loaded) => loaded.stack,
         Err(err) => panic!("{} does not load: {err}", spec.display()),
     };
