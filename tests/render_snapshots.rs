@@ -1,5 +1,5 @@
-//! Snapshots: every file rendered for `stacks/uns.yaml` and the render test specs, kept
-//! under `tests/snapshots/render/<spec>/` exactly as `stackwright render --out` writes them.
+//! Snapshots: every file rendered for `stacks/uns.yaml`, the examples and the render test
+//! specs, kept under `tests/snapshots/render/<spec>/` exactly as `render --out` writes them.
 //!
 //! After an intended change, accept the new output with
 //! `STACKWRIGHT_UPDATE_SNAPSHOTS=1 cargo test --test render_snapshots` and review the diff.
@@ -8,52 +8,50 @@ mod render_support;
 
 use std::path::PathBuf;
 
-use render_support::root;
+use render_support::{load, root, spec_sets};
 use stackwright::render::{Options, render_with, write};
 
 const UPDATE: &str = "STACKWRIGHT_UPDATE_SNAPSHOTS";
 
-/// Renders `spec` and compares the result with its snapshot directory, or rewrites the
-/// directory when the update variable is set.
-fn assert_snapshot(spec: &str, name: &str) {
-    let spec = root().join(spec);
-    let stack = match stackwright::spec::load(std::slice::from_ref(&spec)) {
-        Ok(loaded) => loaded.stack,
-        Err(err) => panic!("{} does not load: {err}", spec.display()),
-    };
-    let dir: PathBuf = root().join("tests/snapshots/render").join(name);
+/// Renders the spec files and compares the result with the snapshot directory `name`, or
+/// rewrites the directory when the update variable is set.
+fn assert_snapshot(name: &str, files: &[PathBuf]) -> Result<(), String> {
+    let stack = load(files);
+    let dir = root().join("tests/snapshots/render").join(name);
     let options = Options {
         out_dir: Some(dir.clone()),
     };
-    let rendered = render_with(&stack, &options).expect("the spec renders");
+    let rendered = render_with(&stack, &options).map_err(|err| format!("{name}: {err}"))?;
     if std::env::var_os(UPDATE).is_some() {
-        write::write(&rendered, &dir).expect("the snapshot is written");
-        return;
+        write::write(&rendered, &dir).map_err(|err| format!("{name}: {err}"))?;
+        return Ok(());
     }
-    let check = write::check(&rendered, &dir).expect("the snapshot is readable");
+    if !dir.is_dir() {
+        return Err(format!("{name}: no snapshot yet in {}", dir.display()));
+    }
+    let check = write::check(&rendered, &dir).map_err(|err| format!("{name}: {err}"))?;
     let diffs: Vec<&str> = check.differences.iter().map(|d| d.diff.as_str()).collect();
+    match check.is_current() {
+        true => Ok(()),
+        false => Err(format!(
+            "{name} differs from its snapshot:\n{}",
+            diffs.concat()
+        )),
+    }
+}
+
+#[test]
+fn every_covered_spec_renders_as_its_snapshot() {
+    let failures: Vec<String> = spec_sets()
+        .iter()
+        .filter_map(|(name, files)| assert_snapshot(name, files).err())
+        .collect();
     assert!(
-        check.is_current(),
-        "the render of {} differs from its snapshot; if intended, accept it with \
-         {UPDATE}=1 cargo test --test render_snapshots\n{}",
-        spec.display(),
-        diffs.concat()
+        failures.is_empty(),
+        "{}\nIf the change is intended, accept it with \
+         {UPDATE}=1 cargo test --test render_snapshots and review the diff.",
+        failures.join("\n")
     );
-}
-
-#[test]
-fn the_uns_stack_renders_as_its_snapshot() {
-    assert_snapshot("stacks/uns.yaml", "uns");
-}
-
-#[test]
-fn the_minimal_stack_renders_as_its_snapshot() {
-    assert_snapshot("tests/data/render/minimal.yaml", "minimal");
-}
-
-#[test]
-fn the_full_stack_renders_as_its_snapshot() {
-    assert_snapshot("tests/data/render/full.yaml", "full");
 }
 
 #[test]

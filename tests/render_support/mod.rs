@@ -20,6 +20,43 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The specs the render tests cover, by snapshot name: `stacks/uns.yaml`, the render test
+/// specs, and each example in `examples/` (an `X.local.yaml` overlay is merged after
+/// `X.yaml`, as its comment says to).
+pub fn spec_sets() -> Vec<(String, Vec<PathBuf>)> {
+    let mut sets = vec![("uns".to_string(), vec![root().join("stacks/uns.yaml")])];
+    for (dir, prefix) in [("tests/data/render", ""), ("examples", "examples/")] {
+        let Ok(entries) = std::fs::read_dir(root().join(dir)) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        files.sort();
+        for file in &files {
+            let name = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            let Some(stem) = name.strip_suffix(".yaml") else {
+                continue;
+            };
+            let mut set = vec![file.clone()];
+            if let Some(base) = stem.strip_suffix(".local") {
+                set.insert(0, file.with_file_name(format!("{base}.yaml")));
+            }
+            sets.push((format!("{prefix}{stem}"), set));
+        }
+    }
+    sets
+}
+
+/// The stack a set of spec files loads to; a spec that does not load fails the test.
+pub fn load(files: &[PathBuf]) -> Stack {
+    match stackwright::spec::load(files) {
+        Ok(loaded) => loaded.stack,
+        Err(err) => panic!("{files:?} does not load: {err}"),
+    }
+}
+
 /// A stack from YAML text; the test's own spec, so a parse error is a bug in the test.
 pub fn stack(yaml: &str) -> Stack {
     match serde_saphyr::from_str(yaml) {

@@ -13,11 +13,13 @@
 //! need a small entrypoint that reads the file; the official PostgreSQL, Grafana and the
 //! project's images read `*_FILE` variables.
 
+mod keys;
 mod model;
 mod monitoring;
+mod paths;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
 use self::model::{Mount, Text};
 use super::{Options, RenderError, RenderedFile, layout};
@@ -64,7 +66,7 @@ struct Composer<'a> {
 
 impl<'a> Composer<'a> {
     fn new(stack: &'a Stack, options: &'a Options) -> Result<Self, RenderError> {
-        if !is_project_name(&stack.name) {
+        if !keys::is_project_name(&stack.name) {
             return Err(RenderError::Unsafe {
                 file: layout::COMPOSE_FILE,
                 what: "stack name".into(),
@@ -73,7 +75,7 @@ impl<'a> Composer<'a> {
             });
         }
         for name in stack.services.keys() {
-            compose_key("service name", name)?;
+            keys::compose("service name", name)?;
         }
         Ok(Self {
             stack,
@@ -124,39 +126,63 @@ impl<'a> Composer<'a> {
             ..model::Service::default()
         };
 
+        self.environment(name, spec, &mut service)?;
+        self.mounts(name, spec, &mut service)?;
+        service.depends_on = self.depends_on(name, spec)?;
+        for (key, value) in &spec.labels {
+            keys::label(&field("labels"), key)?;
+            service
+                .labels
+                .insert(key.clone(), Text::new(value.as_str()));
+        }
+        Ok(service)
+    }
+
+    /// Plain variables as written; a secret `KEY` as `KEY_FILE` naming its file.
+    fn environment(
+        &mut self,
+        name: &str,
+        spec: &Service,
+        service: &mut model::Service,
+    ) -> Result<(), RenderError> {
         for (key, value) in &spec.env {
-            env_key(&field("env"), key)?;
-            match value.secret() {
-                Some(secret) => {
-                    let file_key = format!("{key}_FILE");
-                    if spec.env.contains_key(&file_key) {
-                        return Err(RenderError::Invalid {
-                            field: field(&format!("env.{key}")),
-                            reason: format!(
-                                "secret `{key}` reaches Compose as `{file_key}`, which the \
-                                 spec also sets"
-                            ),
-                        });
-                    }
-                    let path = self.secret(&field(&format!("env.{key}")), secret)?;
-                    service.environment.insert(file_key, Text::new(path));
-                    service.secrets.push(Text::new(secret.secret.as_str()));
-                }
-                None => {
-                    let plain = value.plain().unwrap_or_default();
-                    service.environment.insert(key.clone(), Text::new(plain));
-                }
+            let field = format!("services.{name}.env.{key}");
+            keys::variable(&field, key)?;
+            let Some(secret) = value.secret() else {
+                let plain = value.plain().unwrap_or_default();
+                service.environment.insert(key.clone(), Text::new(plain));
+                continue;
+            };
+            let file_key = format!("{key}_FILE");
+            if spec.env.contains_key(&file_key) {
+                return Err(RenderError::Invalid {
+                    field,
+                    reason: format!(
+                        "secret `{key}` reaches Compose as `{file_key}`, which the spec also sets"
+                    ),
+                });
             }
+            let path = self.secret(&field, secret)?;
+            service.environment.insert(file_key, Text::new(path));
+            service.secrets.push(Text::new(secret.secret.as_str()));
         }
         service.secrets.sort();
         service.secrets.dedup();
+        Ok(())
+    }
 
+    /// Named volumes, declared at the top level under their engine-wide names, and binds.
+    fn mounts(
+        &mut self,
+        name: &str,
+        spec: &Service,
+        service: &mut model::Service,
+    ) -> Result<(), RenderError> {
         for (volume, mount) in &spec.volumes {
-            compose_key("volume name", volume)?;
-            let name = topology::volume_name(&self.stack.name, volume);
-            self.file
-                .volumes
-                .insert(volume.clone(), model::Volume { name });
+            keys::compose("volume name", volume)?;
+            let engine_name = topology::volume_name(&self.stack.name, volume);
+            let entry = model::Volume { name: engine_name };
+            self.file.volumes.insert(volume.clone(), entry);
             service.volumes.push(Mount {
                 kind: "volume",
                 source: Text::new(volume.as_str()),
@@ -165,39 +191,41 @@ impl<'a> Composer<'a> {
             });
         }
         for bind in &spec.binds {
+            let field = format!("services.{name}.binds");
             service.volumes.push(Mount {
                 kind: "bind",
-                source: self.host_path(&field("binds"), &bind.source)?,
+                source: self.host_path(&field, &bind.source)?,
                 target: Text::new(bind.target.as_str()),
                 read_only: bind.read_only,
             });
         }
+        Ok(())
+    }
 
+    /// Each dependency with the condition written, or the default rule's.
+    fn depends_on(
+        &self,
+        name: &str,
+        spec: &Service,
+    ) -> Result<BTreeMap<String, model::Dependency>, RenderError> {
+        let mut depends_on = BTreeMap::new();
         for (dependency, condition) in spec.depends_on.entries() {
-            let target =
-                self.stack
-                    .services
-                    .get(dependency)
-                    .ok_or_else(|| RenderError::UnknownService {
-                        field: field("depends_on"),
-                        name: dependency.to_string(),
-                    })?;
-            let condition = match condition {
-                Some(condition) => condition,
-                None => default_condition(target),
-            };
-            service
-                .depends_on
-                .insert(dependency.to_string(), dependency_on(condition));
+            let target = self.known(&format!("services.{name}.depends_on"), dependency)?;
+            let condition = condition.unwrap_or_else(|| default_condition(target));
+            depends_on.insert(dependency.to_string(), dependency_on(condition));
         }
+        Ok(depends_on)
+    }
 
-        for (key, value) in &spec.labels {
-            label_key(&field("labels"), key)?;
-            service
-                .labels
-                .insert(key.clone(), Text::new(value.as_str()));
-        }
-        Ok(service)
+    /// The service a field names, or the error saying it does not exist.
+    fn known(&self, field: &str, name: &str) -> Result<&'a Service, RenderError> {
+        self.stack
+            .services
+            .get(name)
+            .ok_or_else(|| RenderError::UnknownService {
+                field: field.to_string(),
+                name: name.to_string(),
+            })
     }
 
     /// The gateway: the only container that publishes the stack's web ports.
@@ -237,16 +265,9 @@ impl<'a> Composer<'a> {
 
         let mut depends_on = BTreeMap::new();
         for route in gateway.routes.values() {
-            let name = route.service();
-            let target =
-                self.stack
-                    .services
-                    .get(name)
-                    .ok_or_else(|| RenderError::UnknownService {
-                        field: "gateway.routes".into(),
-                        name: name.to_string(),
-                    })?;
-            depends_on.insert(name.to_string(), dependency_on(default_condition(target)));
+            let target = self.known("gateway.routes", route.service())?;
+            let condition = default_condition(target);
+            depends_on.insert(route.service().to_string(), dependency_on(condition));
         }
 
         let status = format!("http://127.0.0.1:{}/healthz", gateway.status_port);
@@ -281,11 +302,11 @@ impl<'a> Composer<'a> {
     fn build(&self, field: &str, build: &Build) -> Result<model::Build, RenderError> {
         let mut args = BTreeMap::new();
         for (key, value) in &build.args {
-            env_key(field, key)?;
+            keys::variable(field, key)?;
             args.insert(key.clone(), Text::new(value.as_str()));
         }
         let dockerfile = match &build.dockerfile {
-            Some(path) => Some(Text::new(utf8(field, path)?)),
+            Some(path) => Some(Text::new(paths::utf8(field, path)?)),
             None => None,
         };
         Ok(model::Build {
@@ -299,7 +320,7 @@ impl<'a> Composer<'a> {
     /// Declares a secret and returns where containers read it.
     fn secret(&mut self, field: &str, secret: &SecretRef) -> Result<String, RenderError> {
         let name = secret.secret.as_str();
-        compose_key("secret name", name)?;
+        keys::compose("secret name", name)?;
         let file = match &secret.file {
             Some(path) => self.host_path(field, path)?,
             None => {
@@ -323,26 +344,9 @@ impl<'a> Composer<'a> {
         Ok(layout::secret_path(name))
     }
 
-    /// A host path as Compose should see it: relative to the output directory when the
-    /// spec gives an absolute path under the same top directory, so generated files can be
-    /// committed and checked out elsewhere; otherwise as given.
+    /// A host path as Compose should see it; see [`paths::host`].
     fn host_path(&self, field: &str, path: &Path) -> Result<Text, RenderError> {
-        let text = utf8(field, path)?;
-        if path.is_relative() {
-            if text.starts_with("./") || text.starts_with("../") {
-                return Ok(Text::new(text));
-            }
-            return Ok(Text::new(format!("./{text}")));
-        }
-        let relative = self
-            .options
-            .out_dir
-            .as_deref()
-            .and_then(|dir| relative_to(path, dir));
-        match relative {
-            Some(relative) => Ok(Text::new(utf8(field, &relative)?)),
-            None => Ok(Text::new(text)),
-        }
+        paths::host(field, path, self.options.out_dir.as_deref()).map(Text::new)
     }
 
     fn finish(self) -> Result<Compose, RenderError> {
@@ -533,120 +537,9 @@ fn reserved(name: &str, what: &'static str) -> RenderError {
     }
 }
 
-/// Compose's rule for service, volume, network and secret keys.
-fn compose_key(what: &str, key: &str) -> Result<(), RenderError> {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-    if key.is_empty() || !key.chars().all(allowed) || key == "." || key == ".." {
-        return Err(RenderError::Unsafe {
-            file: layout::COMPOSE_FILE,
-            what: what.to_string(),
-            value: key.to_string(),
-            allowed: "letters, digits, `.`, `_` and `-`",
-        });
-    }
-    Ok(())
-}
-
-/// The project name Compose v2 accepts; containers are named after it.
-fn is_project_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    let first_ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    first_ok
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_'))
-}
-
-/// An environment variable or build argument name: the engine splits `KEY=VALUE` at the
-/// first `=`, so a key with `=` would set another variable.
-fn env_key(field: &str, key: &str) -> Result<(), RenderError> {
-    if key.is_empty() || key.contains('=') || key.chars().any(char::is_control) {
-        return Err(RenderError::Unsafe {
-            file: layout::COMPOSE_FILE,
-            what: format!("variable name in `{field}`"),
-            value: key.to_string(),
-            allowed: "a name without `=` or control characters",
-        });
-    }
-    Ok(())
-}
-
-fn label_key(field: &str, key: &str) -> Result<(), RenderError> {
-    if key.is_empty() || key.chars().any(|c| c.is_control() || c == '=') {
-        return Err(RenderError::Unsafe {
-            file: layout::COMPOSE_FILE,
-            what: format!("label key in `{field}`"),
-            value: key.to_string(),
-            allowed: "a key without `=` or control characters",
-        });
-    }
-    Ok(())
-}
-
-fn utf8<'p>(field: &str, path: &'p Path) -> Result<&'p str, RenderError> {
-    path.to_str().ok_or_else(|| RenderError::Invalid {
-        field: field.to_string(),
-        reason: format!("path {} is not valid UTF-8", path.display()),
-    })
-}
-
-/// `path` relative to `dir`, both absolute, when they share a directory below the root.
-fn relative_to(path: &Path, dir: &Path) -> Option<PathBuf> {
-    let path = normal(path);
-    let dir = normal(dir);
-    let common = path.iter().zip(&dir).take_while(|(a, b)| a == b).count();
-    // Sharing only the root: a relative path would break as soon as either moves.
-    if common < 2 {
-        return None;
-    }
-    let mut relative = PathBuf::new();
-    for _ in common..dir.len() {
-        relative.push("..");
-    }
-    for part in &path[common..] {
-        relative.push(part);
-    }
-    if relative.as_os_str().is_empty() {
-        relative.push(".");
-    }
-    Some(relative)
-}
-
-/// The components of an absolute path with `.` and `..` resolved lexically.
-fn normal(path: &Path) -> Vec<Component<'_>> {
-    let mut parts = Vec::new();
-    for component in path.components() {
-        match component {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if parts.len() > 1 {
-                    parts.pop();
-                }
-            }
-            other => parts.push(other),
-        }
-    }
-    parts
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn absolute_paths_become_relative_to_the_output_directory() {
-        let rel = |p: &str, d: &str| relative_to(Path::new(p), Path::new(d));
-        assert_eq!(
-            rel("/repo/certs/a.pem", "/repo/out"),
-            Some("../certs/a.pem".into())
-        );
-        assert_eq!(rel("/repo/out/x", "/repo/out"), Some("x".into()));
-        assert_eq!(
-            rel("/repo/./a/../b", "/repo/out/deep"),
-            Some("../../b".into())
-        );
-        assert_eq!(rel("/etc/ssl/a.pem", "/repo/out"), None);
-    }
 
     #[test]
     fn sizes_and_durations_use_compose_units() {
@@ -655,15 +548,5 @@ mod tests {
         assert_eq!(memory("1G".parse().unwrap()), "1000000000b");
         assert_eq!(duration(Duration::from_secs(86_400)), "86400s");
         assert_eq!(duration(Duration::from_millis(1_500)), "1500ms");
-    }
-
-    #[test]
-    fn project_names_follow_compose_rules() {
-        assert!(is_project_name("uns"));
-        assert!(is_project_name("a-b_1"));
-        assert!(!is_project_name("Uns"));
-        assert!(!is_project_name("-a"));
-        assert!(!is_project_name(""));
-        assert!(!is_project_name("a b"));
     }
 }
