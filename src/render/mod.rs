@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::spec::Stack;
+use crate::spec::values::Duration;
 
 pub use self::nginx::{Backend, ServiceTraffic, Traffic, render_nginx};
 
@@ -130,4 +131,15 @@ pub fn render_with(stack: &Stack, options: &Options) -> Result<Rendered, RenderE
     rendered.add(readme::readme(stack, &rendered, &compose.hand_made_secrets));
     rendered.add(readme::manifest(&rendered));
     Ok(rendered)
+}
+
+/// A duration in whole seconds when exact, milliseconds otherwise (`30s`, `1500ms`): the
+/// spelling both nginx and Compose (Go's syntax) read, neither of which knows days.
+fn seconds_or_millis(duration: Duration) -> String {
+    let ms = duration.as_millis();
+    if ms.is_multiple_of(1_000) {
+        format!("{}s", ms / 1_000)
+    } else {
+        format!("{ms}ms")
+    }
 }

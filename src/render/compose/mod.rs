@@ -509,12 +509,7 @@ fn restart(service: &Service) -> &'static str {
 
 /// A Compose duration: Go's syntax, which has no days.
 fn duration(duration: Duration) -> String {
-    let ms = duration.as_millis();
-    if ms.is_multiple_of(1_000) {
-        format!("{}s", ms / 1_000)
-    } else {
-        format!("{ms}ms")
-    }
+    super::seconds_or_millis(duration)
 }
 
 /// A Compose memory size; Compose's units are binary.

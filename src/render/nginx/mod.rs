@@ -405,14 +405,9 @@ fn checked<T>(result: Result<T, Refusal>, what: &str, value: &str) -> Result<T, 
     })
 }
 
-/// An nginx time: whole seconds when exact, milliseconds otherwise.
+/// An nginx time.
 fn time(duration: Duration) -> String {
-    let ms = duration.as_millis();
-    if ms.is_multiple_of(1_000) {
-        format!("{}s", ms / 1_000)
-    } else {
-        format!("{ms}ms")
-    }
+    super::seconds_or_millis(duration)
 }
 
 /// An nginx size: `m` or `k` when exact, bytes otherwise.
