@@ -85,3 +85,11 @@ fn nginx_refuses_to_load_replica_names_that_do_not_resolve() {
         "{report}"
     );
 }
+
+#[test]
+fn the_schema_check_finds_what_the_compose_specification_forbids() {
+    // The check above is only worth something if the schema does reject bad files.
+    let errors = compose_schema_errors("services:\n  a:\n    image: x\n    bogus: 1\n");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].contains("bogus"), "{errors:?}");
+}

@@ -26,7 +26,10 @@ pub enum WriteError {
         reason: &'static str,
     },
     /// A symbolic link where a generated file or its directory goes.
-    #[error("`{}` is a symbolic link; generated files are never written through one", .path.display())]
+    #[error(
+        "`{}` is a symbolic link; generated files are never written through one",
+        .path.display()
+    )]
     Symlink {
         /// The link.
         path: PathBuf,
