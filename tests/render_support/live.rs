@@ -154,10 +154,25 @@ impl Response {
 
 /// Sends one request over a fresh connection and reads the whole answer.
 pub fn request(port: u16, method: &str, target: &str, headers: &[(&str, &str)]) -> Response {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("the gateway accepts");
-    stream
-        .set_read_timeout(Some(IO_TIMEOUT))
-        .expect("a timeout");
+    match send(port, method, target, headers) {
+        Ok(response) => response,
+        Err(err) => panic!("{method} {target} on port {port} failed: {err}"),
+    }
+}
+
+/// `GET target`, or `None` when the connection fails or no answer comes.
+pub fn try_get(port: u16, target: &str) -> Option<Response> {
+    send(port, "GET", target, &[]).ok()
+}
+
+fn send(
+    port: u16,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<Response> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(IO_TIMEOUT))?;
     let mut text = format!("{method} {target} HTTP/1.1\r\nHost: localhost\r\n");
     for (name, value) in headers {
         text.push_str(&format!("{name}: {value}\r\n"));
@@ -167,10 +182,8 @@ pub fn request(port: u16, method: &str, target: &str, headers: &[(&str, &str)]) 
         "Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     ));
-    stream
-        .write_all(text.as_bytes())
-        .expect("the request is sent");
-    let head = read_head(&mut stream).expect("a response head");
+    stream.write_all(text.as_bytes())?;
+    let head = read_head(&mut stream).ok_or(std::io::ErrorKind::UnexpectedEof)?;
     let mut body = Vec::new();
     let _ = stream.read_to_end(&mut body);
     let status = head
@@ -178,11 +191,11 @@ pub fn request(port: u16, method: &str, target: &str, headers: &[(&str, &str)]) 
         .nth(1)
         .and_then(|code| code.parse().ok())
         .unwrap_or(0);
-    Response {
+    Ok(Response {
         status,
         head,
         body: String::from_utf8_lossy(&body).into_owned(),
-    }
+    })
 }
 
 /// `GET target` without extra headers.
