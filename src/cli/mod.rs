@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub mod output;
 mod scan;
+mod render;
 mod schema;
 mod validate;
 
@@ -79,6 +80,8 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// Judge every image the stack runs against its scan policy (Trivy reports).
     Scan(scan::ScanArgs),
+    /// Write the generated files (compose, nginx, monitoring) or check they are current.
+    Render(render::RenderArgs),
 }
 
 /// Parses the process's arguments and runs the command. Usage errors exit 1, like every
@@ -124,5 +127,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Validate(args) => validate::run(&global, args),
         Command::Schema(args) => schema::run(&global, args),
         Command::Scan(args) => scan::run(&global, args),
+        Command::Render(args) => render::run(&global, args),
     }
 }

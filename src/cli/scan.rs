@@ -40,12 +40,9 @@ pub struct ScanArgs {
 
 /// Runs `scan`.
 pub fn run(global: &Global, args: ScanArgs) -> ExitCode {
-    let loaded = match crate::spec::load(&args.spec.files) {
-        Ok(loaded) => loaded,
-        Err(err) => {
-            eprintln!("{err}");
-            return ExitCode::FAILURE;
-        }
+    let color = super::output::color_stderr(global.color);
+    let Some(loaded) = super::output::load_or_report(&args.spec.files, color) else {
+        return ExitCode::FAILURE;
     };
     let stack = &loaded.stack;
     let policy = scan::policy_of(stack);
