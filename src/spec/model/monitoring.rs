@@ -178,12 +178,27 @@ pub struct Receiver {
     pub email: Option<EmailReceiver>,
 }
 
-/// A webhook receiver; the URL may carry a token, so it is a secret.
+/// A webhook receiver.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookReceiver {
-    /// The URL, as a secret reference.
-    pub url: SecretRef,
+    /// The URL: plain text, or a secret reference when the URL itself carries a token.
+    /// Alertmanager reads a secret URL from a file only from 0.26 on (`url_file`); the
+    /// Debian 0.25 build rejects it, so there give a plain URL and a `bearer_token`.
+    pub url: WebhookUrl,
+    /// A token sent as `Authorization: Bearer`, as a secret reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer_token: Option<SecretRef>,
+}
+
+/// A webhook URL: plain text, or a secret reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum WebhookUrl {
+    /// A URL read at apply time and never printed.
+    Secret(SecretRef),
+    /// A URL written in the spec.
+    Plain(String),
 }
 
 /// A Slack receiver.
