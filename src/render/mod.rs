@@ -4,6 +4,8 @@
 //! bytes for the same spec. Writing them to a directory, or comparing them with one, is a
 //! separate step.
 
+pub mod monitoring;
+
 use std::collections::BTreeMap;
 
 use crate::spec::Stack;
@@ -38,6 +40,9 @@ impl Rendered {
 
 /// Renders every file the stack needs.
 pub fn render(stack: &Stack) -> Rendered {
-    let _ = stack;
-    Rendered::default()
+    let mut rendered = Rendered::default();
+    monitoring::render(stack)
+        .into_iter()
+        .for_each(|f| rendered.add(f));
+    rendered
 }
