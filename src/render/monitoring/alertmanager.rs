@@ -199,7 +199,7 @@ fn webhook(spec: &WebhookReceiver) -> WebhookConfig {
 fn slack(spec: &SlackReceiver) -> SlackConfig {
     SlackConfig {
         api_url_file: secret_file(&spec.api_url),
-        channel: go_template_literal(&spec.channel),
+        channel: go_template_literal(&spec.channel).into_owned(),
         send_resolved: true,
     }
 }
@@ -212,8 +212,8 @@ fn pagerduty(spec: &PagerDutyReceiver) -> PagerDutyConfig {
 
 fn email(spec: &EmailReceiver) -> EmailConfig {
     EmailConfig {
-        to: go_template_literal(&spec.to),
-        from: go_template_literal(&spec.from),
+        to: go_template_literal(&spec.to).into_owned(),
+        from: go_template_literal(&spec.from).into_owned(),
         smarthost: spec.smarthost.clone(),
         auth_username: spec.auth_username.clone(),
         auth_password_file: spec.auth_password.as_ref().map(secret_file),

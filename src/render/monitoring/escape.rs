@@ -5,6 +5,7 @@
 //! language it lands in: PromQL string literals, RE2 regular expressions, Go templates
 //! (Prometheus annotations, Alertmanager fields), relabel replacements and Markdown.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 /// A PromQL (and Alertmanager matcher) double-quoted string literal holding exactly `value`.
@@ -13,7 +14,21 @@ use std::fmt::Write as _;
 /// characters are escaped and everything else is kept as UTF-8.
 pub fn promql_string(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
+    push_promql_string(&mut out, value);
+    out
+}
+
+/// Appends [`promql_string`]`(value)` to `out`.
+pub fn push_promql_string(out: &mut String, value: &str) {
     out.push('"');
+    let plain = !value
+        .bytes()
+        .any(|b| b == b'"' || b == b'\\' || b < 0x20 || b == 0x7f);
+    if plain {
+        out.push_str(value);
+        out.push('"');
+        return;
+    }
     for c in value.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -28,7 +43,6 @@ pub fn promql_string(value: &str) -> String {
         }
     }
     out.push('"');
-    out
 }
 
 /// An RE2 pattern matching exactly `value`, for label matchers (`=~`) and relabel regexes.
@@ -52,11 +66,11 @@ pub fn relabel_replacement(value: &str) -> String {
 ///
 /// Only `{{` starts an action in Go's text/template, so text without it is kept as is;
 /// otherwise the whole value becomes one action printing a Go string literal.
-pub fn go_template_literal(value: &str) -> String {
+pub fn go_template_literal(value: &str) -> Cow<'_, str> {
     if !value.contains("{{") {
-        return value.to_string();
+        return Cow::Borrowed(value);
     }
-    format!("{{{{ {} }}}}", promql_string(value))
+    Cow::Owned(format!("{{{{ {} }}}}", promql_string(value)))
 }
 
 /// Markdown text that shows `value` literally, on one line, placed after other text on

@@ -90,11 +90,13 @@ fn group(name: &str, rules: &[&Rule], firing: bool) -> TestGroup {
     let mut seen = BTreeSet::new();
     let mut exp_alerts = Vec::new();
     for (rule, case) in &cases {
+        let rule_labels = rule.rule_labels();
         for series in &case.series {
             let selector = series.selector();
-            if !seen.insert(selector.clone()) {
+            if seen.contains(&selector) {
                 continue;
             }
+            seen.insert(selector.clone());
             input_series.push(InputSeries {
                 series: selector,
                 values: series.values(samples),
@@ -102,7 +104,7 @@ fn group(name: &str, rules: &[&Rule], firing: bool) -> TestGroup {
         }
         for alert in &case.alerts {
             let mut labels = alert.labels.clone();
-            labels.extend(rule.rule_labels());
+            labels.extend(rule_labels.iter().map(|(k, v)| (k.clone(), v.clone())));
             exp_alerts.push(ExpectedAlert {
                 exp_labels: labels,
                 exp_annotations: BTreeMap::from([

@@ -151,6 +151,8 @@ pub struct Watched<'a> {
     pub cadvisor: bool,
     /// Alertmanager runs.
     pub alertmanager: bool,
+    /// Every scrape job, computed once.
+    jobs: Vec<ScrapeJob>,
 }
 
 impl<'a> Watched<'a> {
@@ -192,7 +194,7 @@ impl<'a> Watched<'a> {
             .collect();
         routed.sort_unstable();
         routed.dedup();
-        Self {
+        let mut watched = Self {
             stack: &stack.name,
             monitoring,
             postgres: of_kind(ServiceKind::Postgres, exporters.postgres.enabled),
@@ -204,7 +206,10 @@ impl<'a> Watched<'a> {
             alertmanager: monitoring.alertmanager.enabled,
             services,
             apps,
-        }
+            jobs: Vec::new(),
+        };
+        watched.jobs = watched.scrape_jobs();
+        watched
     }
 
     /// Whether any service exposes the application metrics of the contract.
@@ -221,7 +226,16 @@ impl<'a> Watched<'a> {
 
     /// Every scrape job, in a fixed order: Prometheus, Alertmanager, the services, then the
     /// exporters.
-    pub fn jobs(&self) -> Vec<ScrapeJob> {
+    pub fn jobs(&self) -> &[ScrapeJob] {
+        &self.jobs
+    }
+
+    /// The scrape jobs of one kind.
+    pub fn jobs_of(&self, kind: JobKind) -> impl Iterator<Item = &ScrapeJob> {
+        self.jobs.iter().filter(move |job| job.kind == kind)
+    }
+
+    fn scrape_jobs(&self) -> Vec<ScrapeJob> {
         let mut jobs = vec![ScrapeJob {
             job: "prometheus".into(),
             kind: JobKind::Prometheus,
@@ -321,7 +335,7 @@ mod tests {
         );
         let monitoring = Monitoring::default();
         let watched = Watched::new(&stack, &monitoring);
-        let jobs: Vec<_> = watched.jobs().into_iter().map(|j| j.job).collect();
+        let jobs: Vec<_> = watched.jobs().iter().map(|j| j.job.as_str()).collect();
         assert_eq!(
             jobs,
             [

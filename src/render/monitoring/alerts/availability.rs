@@ -2,7 +2,10 @@
 //! of server errors.
 
 use super::text::{Format, label, lit, text, value};
-use super::{Case, Rule, Runbook, Series, above, app_series, below, eq, exporter_series, num};
+use super::{
+    Case, Rule, Runbook, Series, above, app_series, below, eq, exporter_series, num, sampled_apps,
+    sampled_jobs,
+};
 use crate::render::monitoring::targets::{AppTarget, JobKind, Watched};
 use crate::spec::{Category, ServiceKind, Severity};
 
@@ -355,11 +358,9 @@ fn exporter_down(w: &Watched, watchdog: Watchdog) -> Rule {
         Watchdog::Redis => ("RedisDown", "redis_up", &REDIS_DOWN, "Redis"),
         Watchdog::Gateway => ("GatewayDown", "nginx_up", &GATEWAY_DOWN, "the gateway"),
     };
-    let kind = watchdog.job_kind();
-    let jobs: Vec<_> = w.jobs().into_iter().filter(|j| j.kind == kind).collect();
     let mut firing = Case::at(3);
     let mut silent = Case::at(3);
-    for job in &jobs {
+    for job in sampled_jobs(w, watchdog.job_kind()) {
         let down = exporter_series(metric, job, 0.0);
         firing = firing.fires_like(&down, 0.0).series(down);
         silent = silent.series(exporter_series(metric, job, 1.0));
@@ -404,7 +405,7 @@ fn app_dependency_down(w: &Watched, dependency: Dependency) -> Rule {
     };
     let mut firing = Case::at(4);
     let mut silent = Case::at(4);
-    for app in &w.apps {
+    for app in sampled_apps(w) {
         firing = firing
             .series(app_series(metric, app, 0, 0.0))
             .fires(&[("service", app.name)], 0.0);

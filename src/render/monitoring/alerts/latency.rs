@@ -1,7 +1,7 @@
 //! Latency presets: request latency percentiles per service, long transactions, slow cache.
 
 use super::text::{Format, label, lit, text, value};
-use super::{Case, Rule, Runbook, app_series, eq, exporter_series, num};
+use super::{Case, Rule, Runbook, app_series, eq, exporter_series, num, sampled_jobs};
 use crate::render::monitoring::targets::{AppTarget, JobKind, Watched};
 use crate::spec::{Category, Severity};
 
@@ -144,7 +144,7 @@ fn long_transaction(w: &Watched) -> Rule {
     let long = LONG_TRANSACTION_SECONDS * 2.0;
     let mut firing = Case::at(7);
     let mut silent = Case::at(7);
-    for job in w.jobs().iter().filter(|j| j.kind == JobKind::Postgres) {
+    for job in sampled_jobs(w, JobKind::Postgres) {
         let stuck = exporter_series(metric, job, long).with("datname", "app");
         let service = stuck.labels.get("service").cloned().unwrap_or_default();
         firing = firing
@@ -185,7 +185,7 @@ fn redis_slow(w: &Watched) -> Rule {
     let by = |metric: &str| format!("sum by (service) (rate({metric}[5m]))");
     let mut firing = Case::at(17);
     let mut silent = Case::at(17);
-    for job in w.jobs().iter().filter(|j| j.kind == JobKind::Redis) {
+    for job in sampled_jobs(w, JobKind::Redis) {
         let calls = exporter_series("redis_commands_total", job, 0.0).with("cmd", "get");
         let service = calls.labels.get("service").cloned().unwrap_or_default();
         let seconds = |per_minute: f64| {

@@ -4,6 +4,7 @@
 use super::text::{Format, label, lit, text, value};
 use super::{
     Case, Rule, Runbook, Series, above, addr, app_series, below, eq, exporter_series, num,
+    sampled_jobs,
 };
 use crate::render::monitoring::targets::{CADVISOR_HOST, JobKind, NODE_EXPORTER_HOST, Watched};
 use crate::spec::values::Size;
@@ -458,10 +459,6 @@ fn container_cpu(w: &Watched, name: &str, cpus: f64, threshold: f64) -> Option<R
     )
 }
 
-fn jobs(w: &Watched, kind: JobKind) -> Vec<crate::render::monitoring::targets::ScrapeJob> {
-    w.jobs().into_iter().filter(|j| j.kind == kind).collect()
-}
-
 fn service_of(series: &Series) -> String {
     series.labels.get("service").cloned().unwrap_or_default()
 }
@@ -469,10 +466,10 @@ fn service_of(series: &Series) -> String {
 fn pg_connections(w: &Watched) -> Rule {
     let mut firing = Case::at(7);
     let mut silent = Case::at(7);
-    for job in jobs(w, JobKind::Postgres) {
-        let max = exporter_series("pg_settings_max_connections", &job, 100.0);
+    for job in sampled_jobs(w, JobKind::Postgres) {
+        let max = exporter_series("pg_settings_max_connections", job, 100.0);
         let used = |n: f64| {
-            exporter_series("pg_stat_activity_count", &job, n)
+            exporter_series("pg_stat_activity_count", job, n)
                 .with("datname", "app")
                 .with("state", "active")
         };
@@ -511,9 +508,9 @@ fn pg_connections(w: &Watched) -> Rule {
 fn pg_deadlocks(w: &Watched) -> Rule {
     let mut firing = Case::at(12);
     let mut silent = Case::at(12);
-    for job in jobs(w, JobKind::Postgres) {
+    for job in sampled_jobs(w, JobKind::Postgres) {
         let deadlocks =
-            exporter_series("pg_stat_database_deadlocks", &job, 3.0).with("datname", "app");
+            exporter_series("pg_stat_database_deadlocks", job, 3.0).with("datname", "app");
         let service = service_of(&deadlocks);
         firing = firing
             .series(deadlocks.clone().step(1.0))
@@ -547,20 +544,20 @@ fn redis_memory(w: &Watched, threshold: f64) -> Option<Rule> {
     let used = above(threshold)?;
     let case = |fraction: f64| {
         let mut case = Case::at(7);
-        for job in jobs(w, JobKind::Redis) {
+        for job in sampled_jobs(w, JobKind::Redis) {
             case = case
-                .series(exporter_series("redis_memory_max_bytes", &job, 1_000.0))
+                .series(exporter_series("redis_memory_max_bytes", job, 1_000.0))
                 .series(exporter_series(
                     "redis_memory_used_bytes",
-                    &job,
+                    job,
                     fraction * 1_000.0,
                 ));
         }
         case
     };
     let mut firing = case(used);
-    for job in jobs(w, JobKind::Redis) {
-        firing = firing.fires_like(&exporter_series("x", &job, 0.0), used);
+    for job in sampled_jobs(w, JobKind::Redis) {
+        firing = firing.fires_like(&exporter_series("x", job, 0.0), used);
     }
     Some(
         Rule::preset(
@@ -597,15 +594,15 @@ fn cache_hit_rate(w: &Watched) -> Rule {
     let misses = "sum by (service) (rate(redis_keyspace_misses_total[10m]))";
     let case = |hits: f64, misses: f64| {
         let mut case = Case::at(27);
-        for job in jobs(w, JobKind::Redis) {
+        for job in sampled_jobs(w, JobKind::Redis) {
             case = case
-                .series(exporter_series("redis_keyspace_hits_total", &job, 0.0).step(hits))
-                .series(exporter_series("redis_keyspace_misses_total", &job, 0.0).step(misses));
+                .series(exporter_series("redis_keyspace_hits_total", job, 0.0).step(hits))
+                .series(exporter_series("redis_keyspace_misses_total", job, 0.0).step(misses));
         }
         case
     };
     let mut firing = case(60.0, 60.0);
-    for job in jobs(w, JobKind::Redis) {
+    for job in sampled_jobs(w, JobKind::Redis) {
         let service = job.service.clone().unwrap_or_default();
         firing = firing.fires(&[("service", &service)], 0.5);
     }
@@ -637,8 +634,8 @@ fn cache_hit_rate(w: &Watched) -> Rule {
 fn redis_rejected(w: &Watched) -> Rule {
     let mut firing = Case::at(7);
     let mut silent = Case::at(7);
-    for job in jobs(w, JobKind::Redis) {
-        let rejected = exporter_series("redis_rejected_connections_total", &job, 2.0);
+    for job in sampled_jobs(w, JobKind::Redis) {
+        let rejected = exporter_series("redis_rejected_connections_total", job, 2.0);
         firing = firing
             .series(rejected.clone().step(1.0))
             .fires_like(&rejected, 5.0);
@@ -665,16 +662,16 @@ fn redis_rejected(w: &Watched) -> Rule {
 fn gateway_dropped(w: &Watched) -> Rule {
     let case = |accepted: f64| {
         let mut case = Case::at(12);
-        for job in jobs(w, JobKind::Nginx) {
+        for job in sampled_jobs(w, JobKind::Nginx) {
             case = case
-                .series(exporter_series("nginx_connections_accepted", &job, 0.0).step(accepted))
-                .series(exporter_series("nginx_connections_handled", &job, 0.0).step(60.0));
+                .series(exporter_series("nginx_connections_accepted", job, 0.0).step(accepted))
+                .series(exporter_series("nginx_connections_handled", job, 0.0).step(60.0));
         }
         case
     };
     let mut firing = case(120.0);
-    for job in jobs(w, JobKind::Nginx) {
-        firing = firing.fires_like(&exporter_series("x", &job, 0.0), 1.0);
+    for job in sampled_jobs(w, JobKind::Nginx) {
+        firing = firing.fires_like(&exporter_series("x", job, 0.0), 1.0);
     }
     Rule::preset(
         "GatewayConnectionsDropped",

@@ -9,7 +9,9 @@
 //! metrics; otherwise that rule is left out.
 
 use super::text::{Format, label, lit, text, value};
-use super::{Case, Rule, Runbook, Series, app_series, eq, exporter_series, num, per_app};
+use super::{
+    Case, Rule, Runbook, Series, app_series, eq, exporter_series, num, per_app, sampled_apps,
+};
 use crate::render::monitoring::escape::{promql_string, regex_literal};
 use crate::render::monitoring::targets::{AppTarget, JobKind, Watched};
 use crate::spec::{Category, Severity};
@@ -199,7 +201,7 @@ fn brute_force(w: &Watched) -> Rule {
     let ip = "203.0.113.7";
     let case = |per_minute: f64, fires: bool| {
         let mut case = Case::at(7);
-        for app in &w.apps {
+        for app in sampled_apps(w) {
             let series = app_series("app_failed_logins_by_ip_total", app, 0, 0.0)
                 .with("ip", ip)
                 .step(per_minute);
@@ -346,7 +348,7 @@ fn gateway_answered(w: &Watched) -> Option<Rule> {
     let answered = format!("({served} - {counted})");
     let case = |counted_per_minute: f64| {
         let mut case = Case::at(17);
-        for job in w.jobs().iter().filter(|j| j.kind == JobKind::Nginx) {
+        for job in w.jobs_of(JobKind::Nginx) {
             case = case.series(exporter_series("nginx_http_requests_total", job, 0.0).step(600.0));
         }
         let first = apps[0];

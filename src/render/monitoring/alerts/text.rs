@@ -63,7 +63,7 @@ impl Text {
         self.0
             .iter()
             .map(|piece| match piece {
-                Piece::Text(text) => go_template_literal(text),
+                Piece::Text(text) => go_template_literal(text).into_owned(),
                 Piece::Label(name) => format!("{{{{ $labels.{name} }}}}"),
                 Piece::Value(format) => format!("{{{{ $value | {} }}}}", format.function()),
                 Piece::Template(template) => template.clone(),
