@@ -619,7 +619,7 @@ fn rendering_twice_gives_the_same_bytes() {
 fn uns_monitoring_files_match_their_snapshots() {
     let snapshots = repo().join("tests/snapshots/monitoring-uns");
     let files = monitoring::render(&uns());
-    let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
+    let update = std::env::var_os("STACKWRIGHT_UPDATE_SNAPSHOTS").is_some();
     let mut failures = Vec::new();
     for file in &files {
         let path = snapshots.join(&file.path);
@@ -659,7 +659,7 @@ fn uns_monitoring_files_match_their_snapshots() {
     }
     assert!(
         failures.is_empty(),
-        "snapshots differ (run with UPDATE_SNAPSHOTS=1 to accept):\n{}",
+        "snapshots differ (run with STACKWRIGHT_UPDATE_SNAPSHOTS=1 to accept):\n{}",
         failures.join("\n")
     );
 }

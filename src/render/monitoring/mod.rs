@@ -18,12 +18,12 @@
 //! Secrets never appear in these files. A secret named `NAME` is expected at
 //! `/run/secrets/NAME` inside the container that reads it ([`secret_file`]): the compose
 //! renderer and the apply step put it there. Grafana reads its admin password through
-//! `GF_SECURITY_ADMIN_PASSWORD__FILE` pointing at that path ([`grafana::environment`]).
+//! `GF_SECURITY_ADMIN_PASSWORD__FILE` pointing at that path, set by the compose renderer.
 //!
-//! Exporters: the nginx exporter reads the gateway's `stub_status`
-//! ([`targets::gateway_status_url`]); cAdvisor is not packaged in Debian bookworm, so its
-//! scrape job is rendered when `exporters.cadvisor.enabled` (the default) and the image must
-//! come from elsewhere; turn it off to watch containers through their process metrics only.
+//! Exporters: the nginx exporter reads the gateway's `stub_status` on its `status_port`;
+//! cAdvisor is not packaged in Debian bookworm, so its scrape job is rendered when
+//! `exporters.cadvisor.enabled` (the default) and its image must come from elsewhere; turn
+//! it off to watch containers through the process metrics of the services instead.
 
 pub mod alertmanager;
 pub mod alerts;

@@ -1,8 +1,9 @@
 //! What Prometheus watches in a stack: the scrape jobs, their DNS names and ports.
 //!
-//! The compose renderer and the apply step start the exporters and the monitoring services;
-//! the names and ports they must use are decided here, once, so that the scrape configs,
-//! the alert rules and the dashboards agree with the containers that really run.
+//! The compose renderer starts the exporters and the monitoring services under the names
+//! and ports listed here (`nginx-exporter`, `<service>-exporter`, `node-exporter`,
+//! `cadvisor`, `prometheus`, `alertmanager`, `grafana`), so the scrape configs, the alert
+//! rules and the dashboards agree with the containers that really run.
 //!
 //! Every job carries a `service` label naming the stack service it watches (the gateway is
 //! `gateway`), added by relabeling, so rules and dashboards select by `service` alone.
@@ -22,15 +23,13 @@ pub const GRAFANA_HOST: &str = "grafana";
 /// Grafana's port.
 pub const GRAFANA_PORT: u16 = 3000;
 /// The DNS name of the nginx exporter that reads the gateway's status page.
-pub const GATEWAY_EXPORTER_HOST: &str = "gateway-exporter";
+pub const GATEWAY_EXPORTER_HOST: &str = "nginx-exporter";
 /// The DNS name of the node exporter.
 pub const NODE_EXPORTER_HOST: &str = "node-exporter";
 /// The DNS name of cAdvisor.
 pub const CADVISOR_HOST: &str = "cadvisor";
 /// The `service` label value of the gateway's metrics.
 pub const GATEWAY_SERVICE: &str = "gateway";
-/// The path of nginx's `stub_status` page on the gateway's status port.
-pub const GATEWAY_STATUS_PATH: &str = "/stub_status";
 
 /// The exporters' ports, as the images in CONTRACTS.md listen.
 pub mod ports {
@@ -101,16 +100,6 @@ impl ScrapeJob {
 /// The DNS name (and job name) of the exporter watching a PostgreSQL or Redis service.
 pub fn exporter_host(service: &str) -> String {
     format!("{service}-exporter")
-}
-
-/// The URL the nginx exporter reads, on the gateway's internal status port.
-pub fn gateway_status_url(stack: &Stack) -> Option<String> {
-    let gateway = stack.gateway.as_ref()?;
-    let host = crate::topology::gateway_name(&stack.name);
-    Some(format!(
-        "http://{host}:{}{GATEWAY_STATUS_PATH}",
-        gateway.status_port
-    ))
 }
 
 /// An application service Prometheus scrapes directly.
@@ -342,7 +331,7 @@ mod tests {
                 "prometheus",
                 "alertmanager",
                 "api",
-                "gateway-exporter",
+                "nginx-exporter",
                 "db-exporter",
                 "cache-exporter",
                 "node-exporter",

@@ -178,16 +178,21 @@ fn fs_series(metric: &'static str, start: f64) -> Series {
         .with("mountpoint", "/")
 }
 
+/// A total of 1000 and what is available of it when `used` (a fraction) is in use.
+fn capacity(
+    series: fn(&'static str, f64) -> Series,
+    (total, available): (&'static str, &'static str),
+    used: f64,
+) -> Case {
+    Case::at(7)
+        .series(series(total, 1_000.0))
+        .series(series(available, 1_000.0 - used * 1_000.0))
+}
+
 fn disk_full(threshold: f64) -> Option<Rule> {
     let used = above(threshold)?;
-    let case = |used: f64| {
-        Case::at(7)
-            .series(fs_series("node_filesystem_size_bytes", 1_000.0))
-            .series(fs_series(
-                "node_filesystem_avail_bytes",
-                1_000.0 - used * 1_000.0,
-            ))
-    };
+    let metrics = ("node_filesystem_size_bytes", "node_filesystem_avail_bytes");
+    let case = |used: f64| capacity(fs_series, metrics, used);
     let firing = case(used).fires_like(&fs_series("x", 0.0), used);
     Some(
         Rule::preset(
@@ -255,14 +260,11 @@ fn disk_filling() -> Rule {
 
 fn host_memory(threshold: f64) -> Option<Rule> {
     let used = above(threshold)?;
-    let case = |used: f64| {
-        Case::at(7)
-            .series(node_series("node_memory_MemTotal_bytes", 1_000.0))
-            .series(node_series(
-                "node_memory_MemAvailable_bytes",
-                1_000.0 - used * 1_000.0,
-            ))
-    };
+    let metrics = (
+        "node_memory_MemTotal_bytes",
+        "node_memory_MemAvailable_bytes",
+    );
+    let case = |used: f64| capacity(node_series, metrics, used);
     let firing = case(used).fires_like(&node_series("x", 0.0), used);
     Some(
         Rule::preset("HostMemoryHigh", CATEGORY, Severity::High, &HOST_MEMORY)

@@ -3,8 +3,13 @@
 //! Files: `grafana/provisioning/datasources/prometheus.yml` (the Prometheus data source,
 //! UID [`model::DATASOURCE_UID`]), `grafana/provisioning/dashboards/stackwright.yml` (a file
 //! provider reading [`DASHBOARDS_DIR`]) and `grafana/dashboards/*.json`. The compose renderer
-//! mounts `grafana/provisioning` at `/etc/grafana/provisioning` and `grafana/dashboards` at
-//! [`DASHBOARDS_DIR`], and sets the environment from [`environment`].
+//! mounts `grafana/provisioning` at [`PROVISIONING_DIR`] and `grafana/dashboards` at
+//! [`DASHBOARDS_DIR`].
+//!
+//! The admin account is never Grafana's default `admin`/`admin`: the compose renderer sets
+//! `GF_SECURITY_ADMIN_USER` to `monitoring.grafana.admin_user` and
+//! `GF_SECURITY_ADMIN_PASSWORD__FILE` to `/run/secrets/<NAME>` ([`super::secret_file`]) of
+//! the `admin_password` secret reference, which Grafana reads at start.
 
 mod business;
 mod custom;
@@ -18,7 +23,7 @@ use serde::Serialize;
 
 use super::escape::{file_stem, stable_hash};
 use super::targets::{PROMETHEUS_HOST, PROMETHEUS_PORT, Watched};
-use crate::spec::model::monitoring::{BuiltinDashboard, Dashboard as DashboardSpec, Grafana};
+use crate::spec::model::monitoring::{BuiltinDashboard, Dashboard as DashboardSpec};
 use model::{Header, PanelSpec};
 
 /// Where the dashboards are mounted in the Grafana container.
@@ -39,43 +44,6 @@ pub struct RenderedDashboard {
     pub panels: Vec<PanelSpec>,
     /// The file's contents.
     pub json: String,
-}
-
-/// The environment the Grafana container needs: the admin account from a secret file and
-/// no sign-up or anonymous access. Without an admin password in the spec, no admin account
-/// is created at all, rather than Grafana's default `admin`/`admin`.
-pub fn environment(grafana: &Grafana) -> BTreeMap<String, String> {
-    let mut env = BTreeMap::from([
-        (
-            "GF_PATHS_PROVISIONING".to_string(),
-            PROVISIONING_DIR.to_string(),
-        ),
-        ("GF_USERS_ALLOW_SIGN_UP".to_string(), "false".to_string()),
-        ("GF_AUTH_ANONYMOUS_ENABLED".to_string(), "false".to_string()),
-        (
-            "GF_ANALYTICS_REPORTING_ENABLED".to_string(),
-            "false".to_string(),
-        ),
-        (
-            "GF_SECURITY_ADMIN_USER".to_string(),
-            grafana.admin_user.clone(),
-        ),
-    ]);
-    match &grafana.admin_password {
-        Some(secret) => {
-            env.insert(
-                "GF_SECURITY_ADMIN_PASSWORD__FILE".into(),
-                super::secret_file(secret),
-            );
-        }
-        None => {
-            env.insert(
-                "GF_SECURITY_DISABLE_INITIAL_ADMIN_CREATION".into(),
-                "true".into(),
-            );
-        }
-    }
-    env
 }
 
 /// The stable UID of a dashboard: `<stack>-<name>` when that is short and plain, otherwise
