@@ -285,9 +285,19 @@ fn uns_alertmanager_passes_amtool_and_names_secrets_only_as_files() {
     assert_eq!(inhibit["equal"], json!(["service"]));
 }
 
+/// A Grafana schema of the shared reference data: `../shared/reference` beside the
+/// repository, or `/work/shared/reference` for a worktree elsewhere.
 fn schema(name: &str) -> Value {
-    let path = Path::new("/work/shared/reference/grafana/schema").join(name);
-    let text = std::fs::read_to_string(&path)
+    let relative = Path::new("grafana/schema").join(name);
+    let candidates = [
+        repo().join("../shared/reference").join(&relative),
+        Path::new("/work/shared/reference").join(&relative),
+    ];
+    let path = candidates
+        .iter()
+        .find(|p| p.is_file())
+        .unwrap_or(&candidates[0]);
+    let text = std::fs::read_to_string(path)
         .unwrap_or_else(|e| panic!("{}: {e} (the shared reference data)", path.display()));
     serde_json::from_str(&text).expect("reference schemas are JSON")
 }
@@ -813,4 +823,23 @@ fn a_stack_without_monitoring_gets_no_monitoring_files() {
     let mut stack = uns();
     stack.monitoring = None;
     assert!(monitoring::render(&stack).is_empty());
+}
+
+#[test]
+fn the_dashboard_schemas_reject_what_grafana_would_not_load() {
+    let dashboard = validator("dashboard.jsonschema.json", None);
+    let stat = validator("stat.jsonschema.json", Some("Options"));
+    let rendered = render_to_disk(&uns());
+    let mut json: Value =
+        serde_json::from_str(rendered.text("grafana/dashboards/business.json")).unwrap();
+    assert!(dashboard.is_valid(&json));
+    let mut options = json["panels"][0]["options"].clone();
+    assert!(stat.is_valid(&options));
+    options.as_object_mut().unwrap().remove("reduceOptions");
+    assert!(
+        !stat.is_valid(&options),
+        "a stat panel without reduceOptions passed"
+    );
+    json["rows"] = json!([]);
+    assert!(!dashboard.is_valid(&json), "a legacy `rows` key passed");
 }
