@@ -10,6 +10,8 @@ pub mod nginx;
 pub mod readme;
 pub mod write;
 
+pub mod monitoring;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -128,6 +130,7 @@ pub fn render_with(stack: &Stack, options: &Options) -> Result<Rendered, RenderE
         });
     }
     // The monitoring files join here, before the README lists every file.
+    rendered.extend(monitoring::render(stack));
     rendered.add(readme::readme(stack, &rendered, &compose.hand_made_secrets));
     rendered.add(readme::manifest(&rendered));
     Ok(rendered)

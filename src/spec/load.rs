@@ -289,29 +289,9 @@ fn resolve_paths(stack: &mut Stack, tree: &Node) {
         }
         for (name, receiver) in &mut monitoring.alertmanager.receivers {
             let at = at.key("alertmanager").key("receivers").key(name);
-            let secrets = [
-                (
-                    at.key("webhook").key("url"),
-                    receiver.webhook.as_mut().map(|w| &mut w.url),
-                ),
-                (
-                    at.key("slack").key("api_url"),
-                    receiver.slack.as_mut().map(|s| &mut s.api_url),
-                ),
-                (
-                    at.key("pagerduty").key("routing_key"),
-                    receiver.pagerduty.as_mut().map(|p| &mut p.routing_key),
-                ),
-                (
-                    at.key("email").key("auth_password"),
-                    receiver
-                        .email
-                        .as_mut()
-                        .and_then(|e| e.auth_password.as_mut()),
-                ),
-            ];
-            for (path, secret) in secrets {
-                if let Some(file) = secret.and_then(|s| s.file.as_mut()) {
+            for (field, secret) in receiver.secrets_mut() {
+                if let Some(file) = &mut secret.file {
+                    let path = field.iter().fold(at.clone(), |path, key| path.key(key));
                     fix(file, path.key("file"));
                 }
             }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use super::model::{self, Mount, Text};
 use super::{Composer, dependency_on, generated_mount, networks, reserved, texts};
 use crate::render::{RenderError, layout};
-use crate::spec::{Build, Condition, Listen, Monitoring, SecretRef, ServiceKind};
+use crate::spec::{Build, Condition, Listen, Monitoring, ServiceKind};
 use crate::topology;
 
 /// Prometheus when the spec names no image.
@@ -93,16 +93,7 @@ fn alertmanager(composer: &mut Composer<'_>, monitoring: &Monitoring) -> Result<
     // Receivers read their URLs and keys from files, at `layout::secret_path`.
     for (name, receiver) in &spec.receivers {
         let field = format!("monitoring.alertmanager.receivers.{name}");
-        let refs: [Option<&SecretRef>; 4] = [
-            receiver.webhook.as_ref().map(|w| &w.url),
-            receiver.slack.as_ref().map(|s| &s.api_url),
-            receiver.pagerduty.as_ref().map(|p| &p.routing_key),
-            receiver
-                .email
-                .as_ref()
-                .and_then(|e| e.auth_password.as_ref()),
-        ];
-        for secret in refs.into_iter().flatten() {
+        for secret in receiver.secrets() {
             composer.secret(&field, secret)?;
             service.secrets.push(Text::new(secret.secret.as_str()));
         }

@@ -178,12 +178,70 @@ pub struct Receiver {
     pub email: Option<EmailReceiver>,
 }
 
-/// A webhook receiver; the URL may carry a token, so it is a secret.
+/// A webhook receiver.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookReceiver {
-    /// The URL, as a secret reference.
-    pub url: SecretRef,
+    /// The URL: plain text, or a secret reference when the URL itself carries a token.
+    /// Alertmanager reads a secret URL from a file only from 0.26 on (`url_file`); the
+    /// Debian 0.25 build rejects it, so there give a plain URL and a `bearer_token`.
+    pub url: WebhookUrl,
+    /// A token sent as `Authorization: Bearer`, as a secret reference.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bearer_token: Option<SecretRef>,
+}
+
+/// A webhook URL: plain text, or a secret reference.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum WebhookUrl {
+    /// A URL read at apply time and never printed.
+    Secret(SecretRef),
+    /// A URL written in the spec.
+    Plain(String),
+}
+
+impl Receiver {
+    /// Every secret the receiver reads, in a fixed order.
+    pub fn secrets(&self) -> Vec<&SecretRef> {
+        let webhook_url = self.webhook.as_ref().and_then(|w| match &w.url {
+            WebhookUrl::Secret(secret) => Some(secret),
+            WebhookUrl::Plain(_) => None,
+        });
+        [
+            webhook_url,
+            self.webhook.as_ref().and_then(|w| w.bearer_token.as_ref()),
+            self.slack.as_ref().map(|s| &s.api_url),
+            self.pagerduty.as_ref().map(|p| &p.routing_key),
+            self.email.as_ref().and_then(|e| e.auth_password.as_ref()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// Every secret the receiver reads, with the path of its field below the receiver.
+    pub fn secrets_mut(&mut self) -> Vec<(&'static [&'static str], &mut SecretRef)> {
+        let mut found: Vec<(&'static [&'static str], &mut SecretRef)> = Vec::new();
+        if let Some(webhook) = &mut self.webhook {
+            if let WebhookUrl::Secret(secret) = &mut webhook.url {
+                found.push((&["webhook", "url"], secret));
+            }
+            if let Some(token) = &mut webhook.bearer_token {
+                found.push((&["webhook", "bearer_token"], token));
+            }
+        }
+        if let Some(slack) = &mut self.slack {
+            found.push((&["slack", "api_url"], &mut slack.api_url));
+        }
+        if let Some(pagerduty) = &mut self.pagerduty {
+            found.push((&["pagerduty", "routing_key"], &mut pagerduty.routing_key));
+        }
+        if let Some(password) = self.email.as_mut().and_then(|e| e.auth_password.as_mut()) {
+            found.push((&["email", "auth_password"], password));
+        }
+        found
+    }
 }
 
 /// A Slack receiver.

@@ -79,6 +79,14 @@ fn alertmanager(stack: &Stack, at: &Path, report: &mut Report<'_>) {
                 "give it a `webhook`, `slack`, `pagerduty` or `email` channel",
             );
         }
+        for secret in receiver.secrets() {
+            report.name(&path, names::identifier("secret name", &secret.secret));
+        }
+        if let Some(webhook) = &receiver.webhook
+            && let crate::spec::model::monitoring::WebhookUrl::Plain(url) = &webhook.url
+        {
+            report.name(&path.key("webhook").key("url"), url_check(url));
+        }
         if let Some(slack) = &receiver.slack {
             let channel_ok = slack.channel.starts_with('#') || slack.channel.starts_with('@');
             let clean = !slack
