@@ -189,14 +189,31 @@ fn a_symbolic_link_in_the_output_directory_is_refused() {
 fn a_spec_that_cannot_be_rendered_exits_1_naming_the_value() {
     let tmp = tempfile::tempdir().expect("a temporary directory");
     let spec = tmp.path().join("bad.yaml");
-    let yaml = "version: 1\nname: bad\nservices:\n  web: { image: w }\ngateway:\n  listen: 80\n  \
-                routes: { /: web }\n  security_headers: { content_security_policy: \"a $x\" }\n";
+    let yaml = "version: 1\nname: bad\nservices:\n  web: { image: w, port: 80 }\ngateway:\n  \
+                listen: 80\n  routes: { /: web }\n  \
+                security_headers: { content_security_policy: \"a $x\" }\n";
     std::fs::write(&spec, yaml).expect("the spec is written");
-    let out = stackwright(&["render", "-f", path(&spec), "--out", path(tmp.path())]);
-    let stderr = "error: content security policy \"a $x\" cannot be written into \
-                  `nginx/nginx.conf` (allowed: text without `$`, which nginx would read as \
-                  a variable)\n";
-    assert_output(&out, 1, "", stderr);
+    let out = stackwright(&[
+        "--color",
+        "never",
+        "render",
+        "-f",
+        path(&spec),
+        "--out",
+        path(tmp.path()),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr
+            .contains("the content security policy contains a quote, backslash, `$` or line break")
+            && stderr.contains("bad.yaml:8:"),
+        "{stderr}"
+    );
+    assert!(
+        !tmp.path().join("nginx").exists(),
+        "nothing is written for a refused spec"
+    );
 }
 
 #[test]

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub mod output;
-mod scan;
 mod render;
+mod scan;
 mod schema;
 mod validate;
 

@@ -37,9 +37,28 @@ pub fn print_diagnostics(diagnostics: &Diagnostics, color: bool) {
 
 /// Loads the spec files, printing every problem; `None` means the command must exit 1.
 pub fn load_or_report(files: &[std::path::PathBuf], color: bool) -> Option<crate::spec::Loaded> {
-    match crate::spec::load(files) {
+    load_or_report_as_of(files, color, crate::spec::values::Date::today(), |_| false)
+}
+
+/// Loads the spec files with waivers dated against `today`, printing every problem except
+/// the warnings `skip` says the command reports in its own words.
+pub fn load_or_report_as_of(
+    files: &[std::path::PathBuf],
+    color: bool,
+    today: crate::spec::values::Date,
+    skip: impl Fn(&crate::spec::Diagnostic) -> bool,
+) -> Option<crate::spec::Loaded> {
+    let env = |name: &str| std::env::var(name).ok();
+    let options = crate::spec::LoadOptions { env: &env, today };
+    match crate::spec::load_with(files, &options) {
         Ok(loaded) => {
-            print_diagnostics(&loaded.warnings, color);
+            let shown: Diagnostics = loaded
+                .warnings
+                .iter()
+                .filter(|d| !skip(d))
+                .cloned()
+                .collect();
+            print_diagnostics(&shown, color);
             Some(loaded)
         }
         Err(problems) => {

@@ -41,7 +41,12 @@ pub struct ScanArgs {
 /// Runs `scan`.
 pub fn run(global: &Global, args: ScanArgs) -> ExitCode {
     let color = super::output::color_stderr(global.color);
-    let Some(loaded) = super::output::load_or_report(&args.spec.files, color) else {
+    let today = args.today.unwrap_or_else(Date::today);
+    // The verdict reports every waiver's state itself, so the loader's waiver warnings
+    // would only say it twice.
+    let skip = |d: &crate::spec::Diagnostic| d.code.starts_with("spec::waiver-");
+    let Some(loaded) = super::output::load_or_report_as_of(&args.spec.files, color, today, skip)
+    else {
         return ExitCode::FAILURE;
     };
     let stack = &loaded.stack;
@@ -61,7 +66,6 @@ pub fn run(global: &Global, args: ScanArgs) -> ExitCode {
         Ok(reports) => reports,
         Err(code) => return code,
     };
-    let today = args.today.unwrap_or_else(Date::today);
     let verdict = match scan::evaluate(&policy, &listed.images, &reports, today) {
         Ok(verdict) => verdict,
         Err(err) => return error(&err.to_string(), None),

@@ -124,11 +124,11 @@ pub(super) fn check(stack: &Stack, report: &mut Report<'_>) {
     if let Some(csp) = &gateway.security_headers.content_security_policy {
         let path = at.key("security_headers").key("content_security_policy");
         report.name(&path, plain_text("content security policy", csp));
-        if csp.contains(['"', '\\', '\n']) {
+        if csp.contains(['"', '\\', '\n', '$']) {
             report.error(
                 "spec::bad-value",
                 &path,
-                "the content security policy contains a quote, backslash or line break",
+                "the content security policy contains a quote, backslash, `$` or line break",
                 "not allowed",
                 "CSP directives need none of these; use single quotes: `default-src 'self'`",
             );
