@@ -4,6 +4,8 @@
 //! and every later step reads it.
 
 pub mod cli;
+pub mod desired;
+pub mod engine;
 pub mod render;
 pub mod spec;
 pub mod topology;

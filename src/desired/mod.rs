@@ -1,0 +1,314 @@
+//! Desired state: the containers, networks and volumes a stack spec asks for, each hashed.
+//!
+//! [`build`] is pure: it reads the typed [`Stack`], the engine's local images (to resolve
+//! image IDs), the build digests of `build:` contexts, and a provider of the gateway's
+//! generated files, and returns [`Desired`]. It never talks to Docker. The planner compares
+//! it with what `engine::observe` saw.
+//!
+//! Every container-running part of a stack (a service, the gateway, later the monitoring
+//! containers) is one [`DesiredService`]: a replica count, one [`ContainerConfig`] shared by
+//! its replicas, optional generated files, and the policies that steer apply.
+
+pub mod config;
+pub mod context;
+pub mod files;
+pub mod image;
+pub mod labels;
+mod service;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+pub use config::{ContainerConfig, EnvEntry, HealthCheck, Mount, MountKind, PublishedPort};
+pub use files::{ConfigFiles, FileSet, Manifest, NoFiles};
+pub use image::{BuildPlan, Image, ImageIndex, ImageSource, LocalImage};
+
+use crate::spec::{Condition, Stack, Strategy};
+use crate::topology::{self, Network};
+
+/// What the stack should look like in the engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Desired {
+    /// The stack's name.
+    pub stack: String,
+    /// Networks by engine name.
+    pub networks: BTreeMap<String, DesiredNetwork>,
+    /// Named volumes by engine name.
+    pub volumes: BTreeMap<String, DesiredVolume>,
+    /// Container-running parts by service name (`gateway` for the gateway).
+    pub services: BTreeMap<String, DesiredService>,
+}
+
+/// A network of the stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredNetwork {
+    /// The engine-wide name.
+    pub name: String,
+    /// The stack's short name for it.
+    pub key: String,
+}
+
+/// A named volume of the stack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DesiredVolume {
+    /// The engine-wide name.
+    pub name: String,
+    /// The name in the spec.
+    pub volume: String,
+    /// The first service (by name) that mounts it.
+    pub service: String,
+}
+
+/// What a container-running part of the stack is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A service of the spec, replicated.
+    Service,
+    /// The gateway: one container named `<stack>-gateway`.
+    Gateway,
+}
+
+impl Role {
+    /// The value of the role label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Service => labels::ROLE_SERVICE,
+            Self::Gateway => labels::ROLE_GATEWAY,
+        }
+    }
+
+    /// The engine-wide name of a replica of a part with this role.
+    pub fn container_name(self, stack: &str, service: &str, replica: u32) -> String {
+        match self {
+            Self::Service => topology::replica_name(stack, service, replica),
+            Self::Gateway => topology::gateway_name(stack),
+        }
+    }
+}
+
+/// In which order a replacement runs for a service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplaceOrder {
+    /// Start the new container, wait until it is healthy, then remove the old one.
+    CreateThenDelete,
+    /// Remove the old container first: two copies cannot coexist.
+    DeleteThenCreate,
+}
+
+/// How apply rolls a changed service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RolloutPolicy {
+    /// The strategy the spec asks for.
+    pub strategy: Strategy,
+    /// Extra replicas allowed while rolling (at least one).
+    pub max_surge: u32,
+    /// Replicas allowed to be unavailable while rolling.
+    pub max_unavailable: u32,
+    /// How long a new replica may take to become healthy, in milliseconds.
+    pub healthy_timeout_ms: u64,
+}
+
+/// One dependency of a service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dependency {
+    /// The service depended on.
+    pub service: String,
+    /// What the dependant waits for.
+    pub condition: Condition,
+}
+
+/// A container-running part of the stack.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredService {
+    /// The service name (the `service` label).
+    pub name: String,
+    /// What it is.
+    pub role: Role,
+    /// How many replicas run.
+    pub replicas: u32,
+    /// The image and how to get it.
+    pub image: Image,
+    /// The hashed configuration every replica shares.
+    pub config: ContainerConfig,
+    /// Files uploaded before start; a change is an in-place update.
+    pub files: FileSet,
+    /// Services that must be started or healthy first.
+    pub depends_on: Vec<Dependency>,
+    /// How a change rolls out.
+    pub rollout: RolloutPolicy,
+    /// The order a replacement takes, and why.
+    pub replace_order: ReplaceOrder,
+    /// Why the replacement order is delete-then-create; empty otherwise.
+    pub replace_because: String,
+}
+
+impl DesiredService {
+    /// The engine-wide name of a replica.
+    pub fn container_name(&self, stack: &str, replica: u32) -> String {
+        self.role.container_name(stack, &self.name, replica)
+    }
+
+    /// Whether the engine checks this service's health.
+    pub fn has_health(&self) -> bool {
+        self.config.health.is_some()
+    }
+}
+
+/// Why a stack cannot be turned into desired state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DesiredError {
+    /// A service has neither `image` nor `build`.
+    #[error("service `{service}` has no `image` and no `build`; give one of them")]
+    NoImage {
+        /// The service.
+        service: String,
+    },
+    /// A published port or gateway listener could not be read.
+    #[error("service `{service}`: {message}")]
+    BadPort {
+        /// The service.
+        service: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A bind mount's host path is relative.
+    #[error(
+        "service `{service}`: bind source `{source_path}` is not absolute; \
+         write it relative to the spec file, which the loader resolves"
+    )]
+    RelativeBind {
+        /// The service.
+        service: String,
+        /// The path found.
+        source_path: String,
+    },
+    /// A name is reserved for the gateway.
+    #[error("service name `gateway` is reserved for the stack's gateway; rename the service")]
+    ReservedName,
+    /// A spec label uses Stackwright's own prefix.
+    #[error("service `{service}`: label `{label}` uses the reserved prefix `io.stackwright.`")]
+    ReservedLabel {
+        /// The service.
+        service: String,
+        /// The label key.
+        label: String,
+    },
+    /// A service depends on a service that does not exist.
+    #[error("service `{service}` depends on `{dependency}`, which is not a service of the stack")]
+    UnknownDependency {
+        /// The dependant.
+        service: String,
+        /// The missing dependency.
+        dependency: String,
+    },
+    /// A route names a service that does not exist.
+    #[error("gateway route `{route}` sends requests to `{service}`, which is not a service")]
+    UnknownRoute {
+        /// The route prefix.
+        route: String,
+        /// The missing service.
+        service: String,
+    },
+    /// The generated files of a container could not be made or are invalid.
+    #[error("generated files of `{service}`: {message}")]
+    Files {
+        /// The service.
+        service: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// What [`build`] reads besides the spec.
+pub struct Inputs<'a> {
+    /// The engine's local images.
+    pub images: &'a ImageIndex,
+    /// The digest of each `build:` context, by service name (`gateway` for the gateway).
+    pub build_digests: &'a BTreeMap<String, String>,
+    /// The gateway's generated files.
+    pub gateway_files: &'a dyn ConfigFiles,
+}
+
+/// The image the gateway runs when the spec names none.
+pub const DEFAULT_GATEWAY_IMAGE: &str = "stackwright/nginx:latest";
+
+/// The command that makes the default gateway image reread its configuration.
+pub const GATEWAY_RELOAD: [&str; 3] = ["nginx", "-s", "reload"];
+
+/// Turns a stack into desired state. All problems are reported, not only the first.
+pub fn build(stack: &Stack, inputs: &Inputs<'_>) -> Result<Desired, Vec<DesiredError>> {
+    let mut errors = Vec::new();
+    let mut services = BTreeMap::new();
+
+    if stack.gateway.is_some() && stack.services.contains_key("gateway") {
+        errors.push(DesiredError::ReservedName);
+    }
+    for (name, spec) in &stack.services {
+        match service::from_spec(stack, name, spec, inputs) {
+            Ok(desired) => {
+                services.insert(name.clone(), desired);
+            }
+            Err(mut found) => errors.append(&mut found),
+        }
+    }
+    if let Some(gateway) = &stack.gateway {
+        match service::gateway(stack, gateway, inputs) {
+            Ok(desired) => {
+                services.insert(desired.name.clone(), desired);
+            }
+            Err(mut found) => errors.append(&mut found),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    Ok(Desired {
+        stack: stack.name.clone(),
+        networks: networks(stack, &services),
+        volumes: volumes(stack),
+        services,
+    })
+}
+
+/// The networks some container joins.
+fn networks(
+    stack: &Stack,
+    services: &BTreeMap<String, DesiredService>,
+) -> BTreeMap<String, DesiredNetwork> {
+    Network::ALL
+        .into_iter()
+        .map(|network| (network, network.name(&stack.name)))
+        .filter(|(_, name)| {
+            services
+                .values()
+                .any(|service| service.config.networks.contains_key(name))
+        })
+        .map(|(network, name)| {
+            let desired = DesiredNetwork {
+                name: name.clone(),
+                key: network.key().to_string(),
+            };
+            (name, desired)
+        })
+        .collect()
+}
+
+/// The named volumes some service mounts, each owned by the first service that mounts it.
+fn volumes(stack: &Stack) -> BTreeMap<String, DesiredVolume> {
+    let mut volumes = BTreeMap::new();
+    for (service, spec) in &stack.services {
+        for volume in spec.volumes.keys() {
+            let name = topology::volume_name(&stack.name, volume);
+            volumes.entry(name.clone()).or_insert(DesiredVolume {
+                name,
+                volume: volume.clone(),
+                service: service.clone(),
+            });
+        }
+    }
+    volumes
+}
