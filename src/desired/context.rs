@@ -100,7 +100,11 @@ pub fn pack(build: &Build) -> Result<Packed, ContextError> {
 
 /// Collects regular files and symlinks under `dir`, as paths relative to the context.
 fn walk(root: &Path, relative: &Path, out: &mut Vec<PathBuf>) -> Result<(), ContextError> {
-    let dir = root.join(relative);
+    let dir = if relative.as_os_str().is_empty() {
+        root.to_path_buf()
+    } else {
+        root.join(relative)
+    };
     let fail = |source| ContextError {
         path: dir.clone(),
         source,
