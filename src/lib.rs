@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod desired;
 pub mod engine;
+pub mod plan;
 pub mod render;
 pub mod spec;
 pub mod topology;

@@ -66,6 +66,13 @@ pub fn manifest_json(manifest: &Manifest) -> String {
     serde_json::to_string(manifest).unwrap_or_default()
 }
 
+/// The name of the volume that records the files uploaded in place into a container:
+/// one per container, so a later upload removes and recreates it.
+pub fn record_name(stack: &str, container_id: &str) -> String {
+    let short = container_id.get(..12).unwrap_or(container_id);
+    format!("{stack}.files.{short}")
+}
+
 /// Where a container's generated files come from. The nginx renderer implements it for the
 /// gateway; tests plug in a trivial one.
 pub trait ConfigFiles: Send + Sync {

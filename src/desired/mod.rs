@@ -61,7 +61,7 @@ pub struct DesiredVolume {
 }
 
 /// What a container-running part of the stack is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// A service of the spec, replicated.
@@ -155,6 +155,47 @@ impl DesiredService {
     pub fn has_health(&self) -> bool {
         self.config.health.is_some()
     }
+
+    /// The labels of a replica created from `config`: this service's configuration with
+    /// its image ID resolved. The spec's own labels come first so ours cannot be
+    /// overridden.
+    pub fn container_labels(
+        &self,
+        stack: &str,
+        replica: u32,
+        revision: u32,
+        config: &ContainerConfig,
+    ) -> BTreeMap<String, String> {
+        let mut labels = config.labels.clone();
+        let mut set = |key: &str, value: String| {
+            labels.insert(key.to_string(), value);
+        };
+        set(labels::MANAGED_BY, labels::MANAGED_BY_VALUE.to_string());
+        set(labels::STACK, stack.to_string());
+        set(labels::ROLE, self.role.label().to_string());
+        set(labels::SERVICE, self.name.clone());
+        set(labels::REPLICA, replica.to_string());
+        set(labels::REVISION, revision.to_string());
+        set(labels::CONFIG_HASH, config.hash().unwrap_or_default());
+        set(labels::CONFIG, config.canonical_json());
+        set(labels::IMAGE, self.image.reference.clone());
+        if !self.files.is_empty() {
+            set(labels::FILES, files::manifest_json(&self.files.manifest()));
+        }
+        labels
+    }
+}
+
+/// The labels every object of a stack carries, plus its role.
+pub fn object_labels(stack: &str, role: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (
+            labels::MANAGED_BY.to_string(),
+            labels::MANAGED_BY_VALUE.to_string(),
+        ),
+        (labels::STACK.to_string(), stack.to_string()),
+        (labels::ROLE.to_string(), role.to_string()),
+    ])
 }
 
 /// Why a stack cannot be turned into desired state.

@@ -13,7 +13,7 @@ use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListImagesOptionsBuilder, ListNetworksOptionsBuilder,
     ListVolumesOptionsBuilder,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{CALL_TIMEOUT, Engine, EngineError};
 use crate::desired::config::sha256_hex;
@@ -70,7 +70,7 @@ pub struct LiveContainer {
 }
 
 /// A container's state, as the engine lists it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     /// Created, never started.

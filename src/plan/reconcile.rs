@@ -1,0 +1,684 @@
+//! The pure planner: desired state × one observed snapshot → [`Plan`].
+//!
+//! Guarantees: the same inputs give the same plan, byte for byte; a container whose config
+//! hash matches is never replaced (scaling adds and removes replicas, nothing else);
+//! containers, networks and images are all named in the plan before apply touches them.
+//! Assumption: the snapshot is one consistent read; apply re-checks its fingerprint when a
+//! saved plan is applied later.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::diff;
+use super::order;
+use super::{
+    ContainerChange, ContainerOp, Existing, ImageChange, ImageOp, InPlace, NetworkChange,
+    NetworkOp, Note, Plan, Reason, ServiceStep, Step, StepKind, VolumeChange, VolumeOp,
+};
+use crate::desired::{Desired, DesiredService, ImageSource, Role};
+use crate::engine::{LiveContainer, Observed, State};
+use crate::spec::{Condition, Strategy};
+
+/// Choices that change a plan beyond the spec.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Services whose containers are replaced even when their configuration matches.
+    pub replace: BTreeSet<String>,
+}
+
+/// Why no plan could be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    /// Services depend on each other in a circle.
+    #[error("services depend on each other in a cycle: {}", .services.join(", "))]
+    Cycle {
+        /// The services caught in it.
+        services: Vec<String>,
+    },
+    /// `--replace` names a service the spec does not have.
+    #[error("`--replace {service}`: no such service{}", suggestion(.did_you_mean))]
+    UnknownReplace {
+        /// The name given.
+        service: String,
+        /// The closest service name.
+        did_you_mean: Option<String>,
+    },
+}
+
+fn suggestion(name: &Option<String>) -> String {
+    name.as_ref()
+        .map(|name| format!("; did you mean `{name}`?"))
+        .unwrap_or_default()
+}
+
+/// The name a new container takes while the old one of its replica still runs.
+pub fn next_name(name: &str) -> String {
+    format!("{name}-next")
+}
+
+/// Plans the changes that make the engine match `desired`.
+pub fn reconcile(
+    desired: &Desired,
+    observed: &Observed,
+    options: &Options,
+) -> Result<Plan, PlanError> {
+    for service in &options.replace {
+        if !desired.services.contains_key(service) {
+            let did_you_mean = desired
+                .services
+                .keys()
+                .filter(|name| strsim::levenshtein(name, service) <= 2)
+                .min_by_key(|name| strsim::levenshtein(name, service))
+                .cloned();
+            return Err(PlanError::UnknownReplace {
+                service: service.clone(),
+                did_you_mean,
+            });
+        }
+    }
+    let service_order =
+        order::services(&desired.services).map_err(|services| PlanError::Cycle { services })?;
+
+    let mut graph = Graph::default();
+    let networks = network_creates(desired, observed, &mut graph);
+    let volumes = volume_creates(desired, observed, &mut graph);
+    let images = image_steps(desired, observed, &mut graph);
+    let orphans = orphan_steps(desired, observed, &mut graph);
+
+    let records: BTreeMap<&str, &str> = observed
+        .records
+        .iter()
+        .map(|r| (r.container.as_str(), r.name.as_str()))
+        .collect();
+    let mut service_steps: BTreeMap<&str, usize> = BTreeMap::new();
+    for name in &service_order {
+        let service = &desired.services[*name];
+        let live: Vec<&LiveContainer> = observed
+            .containers
+            .iter()
+            .filter(|c| c.service == service.name && c.role == service.role)
+            .collect();
+        let forced = options.replace.contains(*name);
+        let step = service_step(desired, service, &live, &records, forced);
+
+        let mut after = orphans.clone();
+        after.extend(
+            service
+                .config
+                .networks
+                .keys()
+                .filter_map(|n| networks.get(n)),
+        );
+        after.extend(
+            service
+                .config
+                .mounts
+                .iter()
+                .filter_map(|m| volumes.get(&m.source)),
+        );
+        after.extend(images.get(&service.image.reference));
+        after.extend(
+            service
+                .depends_on
+                .iter()
+                .map(|d| service_steps[d.service.as_str()]),
+        );
+        let id = graph.push(after, StepKind::Service(step));
+        service_steps.insert(name, id);
+    }
+    set_waits(desired, &service_steps, &mut graph);
+
+    let all_services: Vec<usize> = service_steps.values().copied().chain(orphans).collect();
+    network_deletes(desired, observed, &all_services, &mut graph);
+
+    let mut notes = Vec::new();
+    for volume in &observed.volumes {
+        if !desired.volumes.contains_key(&volume.name) {
+            notes.push(Note::VolumeKept {
+                name: volume.name.clone(),
+                service: volume.service.clone(),
+            });
+        }
+    }
+    notes.extend(strategy_notes(&graph.steps));
+
+    let references = desired
+        .services
+        .values()
+        .map(|s| s.image.reference.as_str());
+    Ok(Plan {
+        stack: desired.stack.clone(),
+        fingerprint: observed.fingerprint(references),
+        steps: graph.steps,
+        notes,
+    })
+}
+
+/// Plans the removal of everything the stack owns; volumes only when asked.
+pub fn destroy(observed: &Observed, volumes: bool) -> Plan {
+    let mut graph = Graph::default();
+    let mut groups: BTreeMap<(&str, Role), Vec<&LiveContainer>> = BTreeMap::new();
+    for container in &observed.containers {
+        groups
+            .entry((container.service.as_str(), container.role))
+            .or_default()
+            .push(container);
+    }
+    let records: BTreeMap<&str, &str> = observed
+        .records
+        .iter()
+        .map(|r| (r.container.as_str(), r.name.as_str()))
+        .collect();
+    let mut services = Vec::new();
+    for ((service, role), containers) in groups {
+        let changes = containers
+            .into_iter()
+            .map(|c| delete(c, &records, Reason::Destroy))
+            .collect();
+        let step = ServiceStep {
+            service: service.to_string(),
+            role,
+            desired: None,
+            revision: 0,
+            changes,
+            wait: None,
+        };
+        services.push(graph.push(Vec::new(), StepKind::Service(step)));
+    }
+    for network in &observed.networks {
+        let change = NetworkChange {
+            name: network.name.clone(),
+            op: NetworkOp::Delete {
+                id: network.id.clone(),
+            },
+            reasons: vec![Reason::Destroy],
+        };
+        graph.push(services.clone(), StepKind::Network(change));
+    }
+    let live_ids: BTreeSet<&str> = observed.containers.iter().map(|c| c.id.as_str()).collect();
+    let stray_records = observed
+        .records
+        .iter()
+        .filter(|r| !live_ids.contains(r.container.as_str()))
+        .map(|r| r.name.clone());
+    let volume_names = observed
+        .volumes
+        .iter()
+        .filter(|_| volumes)
+        .map(|v| v.name.clone());
+    for name in stray_records.chain(volume_names) {
+        let change = VolumeChange {
+            name,
+            op: VolumeOp::Delete,
+            reasons: vec![Reason::Destroy],
+        };
+        graph.push(services.clone(), StepKind::Volume(change));
+    }
+    Plan {
+        stack: observed.stack.clone(),
+        fingerprint: observed.fingerprint(std::iter::empty()),
+        steps: graph.steps,
+        notes: Vec::new(),
+    }
+}
+
+/// The steps being assembled.
+#[derive(Default)]
+struct Graph {
+    steps: Vec<Step>,
+}
+
+impl Graph {
+    fn push(&mut self, mut after: Vec<usize>, kind: StepKind) -> usize {
+        after.sort_unstable();
+        after.dedup();
+        let id = self.steps.len();
+        self.steps.push(Step { id, after, kind });
+        id
+    }
+}
+
+fn network_creates(
+    desired: &Desired,
+    observed: &Observed,
+    graph: &mut Graph,
+) -> BTreeMap<String, usize> {
+    let mut steps = BTreeMap::new();
+    for network in desired.networks.values() {
+        if observed.networks.iter().any(|n| n.name == network.name) {
+            continue;
+        }
+        let change = NetworkChange {
+            name: network.name.clone(),
+            op: NetworkOp::Create {
+                key: network.key.clone(),
+            },
+            reasons: vec![Reason::Missing],
+        };
+        steps.insert(
+            network.name.clone(),
+            graph.push(Vec::new(), StepKind::Network(change)),
+        );
+    }
+    steps
+}
+
+fn volume_creates(
+    desired: &Desired,
+    observed: &Observed,
+    graph: &mut Graph,
+) -> BTreeMap<String, usize> {
+    let mut steps = BTreeMap::new();
+    for volume in desired.volumes.values() {
+        if observed.volumes.iter().any(|v| v.name == volume.name) {
+            continue;
+        }
+        let change = VolumeChange {
+            name: volume.name.clone(),
+            op: VolumeOp::Create {
+                volume: volume.volume.clone(),
+                service: volume.service.clone(),
+            },
+            reasons: vec![Reason::Missing],
+        };
+        steps.insert(
+            volume.name.clone(),
+            graph.push(Vec::new(), StepKind::Volume(change)),
+        );
+    }
+    steps
+}
+
+/// One step per image that must be pulled or built, by reference.
+fn image_steps(
+    desired: &Desired,
+    observed: &Observed,
+    graph: &mut Graph,
+) -> BTreeMap<String, usize> {
+    let mut steps = BTreeMap::new();
+    for service in desired.services.values() {
+        let image = &service.image;
+        if image.id.is_some() || steps.contains_key(&image.reference) {
+            continue;
+        }
+        let (op, reason) = match &image.source {
+            ImageSource::Pull => (ImageOp::Pull, Reason::ImageAbsent),
+            ImageSource::Build(build) => {
+                let reason = match observed.images.resolve(&image.reference) {
+                    Some(_) => Reason::BuildOutdated,
+                    None => Reason::ImageAbsent,
+                };
+                (ImageOp::Build(build.clone()), reason)
+            }
+        };
+        let change = ImageChange {
+            reference: image.reference.clone(),
+            op,
+            reasons: vec![reason],
+        };
+        steps.insert(
+            image.reference.clone(),
+            graph.push(Vec::new(), StepKind::Image(change)),
+        );
+    }
+    steps
+}
+
+/// Deletes the containers of services that left the spec, one step per service.
+fn orphan_steps(desired: &Desired, observed: &Observed, graph: &mut Graph) -> Vec<usize> {
+    let records: BTreeMap<&str, &str> = observed
+        .records
+        .iter()
+        .map(|r| (r.container.as_str(), r.name.as_str()))
+        .collect();
+    let mut groups: BTreeMap<(&str, Role), Vec<&LiveContainer>> = BTreeMap::new();
+    for container in &observed.containers {
+        let wanted = desired
+            .services
+            .get(&container.service)
+            .is_some_and(|s| s.role == container.role);
+        if !wanted {
+            groups
+                .entry((container.service.as_str(), container.role))
+                .or_default()
+                .push(container);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((service, role), containers)| {
+            let reason = Reason::NotInSpec {
+                service: service.to_string(),
+            };
+            let changes = containers
+                .into_iter()
+                .map(|c| delete(c, &records, reason.clone()))
+                .collect();
+            let step = ServiceStep {
+                service: service.to_string(),
+                role,
+                desired: None,
+                revision: 0,
+                changes,
+                wait: None,
+            };
+            graph.push(Vec::new(), StepKind::Service(step))
+        })
+        .collect()
+}
+
+fn network_deletes(desired: &Desired, observed: &Observed, services: &[usize], graph: &mut Graph) {
+    for network in &observed.networks {
+        if desired.networks.contains_key(&network.name) {
+            continue;
+        }
+        let change = NetworkChange {
+            name: network.name.clone(),
+            op: NetworkOp::Delete {
+                id: network.id.clone(),
+            },
+            reasons: vec![Reason::Unused],
+        };
+        graph.push(services.to_vec(), StepKind::Network(change));
+    }
+}
+
+/// Marks each service with the strongest condition a dependant waits for.
+fn set_waits(desired: &Desired, steps: &BTreeMap<&str, usize>, graph: &mut Graph) {
+    let rank = |condition: Condition| match condition {
+        Condition::Started => 0,
+        Condition::Healthy => 1,
+        Condition::Completed => 2,
+    };
+    for service in desired.services.values() {
+        for dependency in &service.depends_on {
+            let step = &mut graph.steps[steps[dependency.service.as_str()]];
+            if let StepKind::Service(target) = &mut step.kind {
+                let stronger = target
+                    .wait
+                    .is_none_or(|current| rank(dependency.condition) > rank(current));
+                if stronger {
+                    target.wait = Some(dependency.condition);
+                }
+            }
+        }
+    }
+}
+
+fn strategy_notes(steps: &[Step]) -> Vec<Note> {
+    let mut notes = Vec::new();
+    for step in steps {
+        let StepKind::Service(service) = &step.kind else {
+            continue;
+        };
+        let Some(desired) = &service.desired else {
+            continue;
+        };
+        let replaces = service
+            .changes
+            .iter()
+            .any(|c| matches!(c.op, ContainerOp::Replace { .. }));
+        let name = match desired.rollout.strategy {
+            Strategy::BlueGreen => "blue-green",
+            Strategy::Canary => "canary",
+            Strategy::Rolling | Strategy::Recreate => continue,
+        };
+        if replaces {
+            notes.push(Note::StrategyFallback {
+                service: service.service.clone(),
+                strategy: name.to_string(),
+            });
+        }
+    }
+    notes
+}
+
+fn existing(container: &LiveContainer, records: &BTreeMap<&str, &str>) -> Existing {
+    Existing {
+        id: container.id.clone(),
+        name: container.name.clone(),
+        record: records.get(container.id.as_str()).map(|r| r.to_string()),
+    }
+}
+
+fn delete(
+    container: &LiveContainer,
+    records: &BTreeMap<&str, &str>,
+    reason: Reason,
+) -> ContainerChange {
+    ContainerChange {
+        name: container.name.clone(),
+        replica: container.replica,
+        op: ContainerOp::Delete {
+            container: existing(container, records),
+        },
+        reasons: vec![reason],
+    }
+}
+
+/// Whether a container can be kept as it is (or started again).
+fn usable(state: State) -> bool {
+    match state {
+        State::Created | State::Running | State::Paused | State::Restarting | State::Exited => true,
+        State::Removing | State::Dead => false,
+    }
+}
+
+/// The changes of one service's containers: deletes first, then replica by replica.
+fn service_step(
+    desired: &Desired,
+    service: &DesiredService,
+    live: &[&LiveContainer],
+    records: &BTreeMap<&str, &str>,
+    forced: bool,
+) -> ServiceStep {
+    let hash = service.config.hash();
+    let current =
+        |c: &LiveContainer| !forced && hash.is_some() && c.config_hash == hash && usable(c.state);
+
+    let mut deletes = Vec::new();
+    let mut by_replica: BTreeMap<u32, Vec<&LiveContainer>> = BTreeMap::new();
+    for container in live {
+        match container.replica {
+            Some(n) if (1..=service.replicas).contains(&n) => {
+                by_replica.entry(n).or_default().push(container);
+            }
+            Some(n) => deletes.push(delete(
+                container,
+                records,
+                Reason::ScaleDown {
+                    replica: n,
+                    replicas: service.replicas,
+                },
+            )),
+            None => deletes.push(delete(container, records, Reason::Unlabelled)),
+        }
+    }
+
+    let mut changes = Vec::new();
+    for replica in 1..=service.replicas {
+        let name = service.container_name(&desired.stack, replica);
+        let candidates = by_replica.remove(&replica).unwrap_or_default();
+        let keeper = candidates
+            .iter()
+            .filter(|c| current(c))
+            .min_by_key(|c| (c.name != name, c.state != State::Running, c.name.clone()))
+            .copied();
+        let mut replica_changes = match keeper {
+            None if candidates.is_empty() => vec![create(service, name, replica)],
+            None => vec![replace(
+                service,
+                name,
+                replica,
+                &candidates,
+                None,
+                records,
+                forced,
+            )],
+            Some(keeper) => keep(service, name, replica, keeper, &candidates, records),
+        };
+        // Deletes of duplicates run with the other deletes, before any rename.
+        for change in replica_changes.drain(..) {
+            match change.op {
+                ContainerOp::Delete { .. } => deletes.push(change),
+                ContainerOp::NoOp { .. }
+                | ContainerOp::Create
+                | ContainerOp::Update { .. }
+                | ContainerOp::Replace { .. } => changes.push(change),
+            }
+        }
+    }
+    deletes.sort_by(|a, b| a.name.cmp(&b.name));
+    deletes.append(&mut changes);
+
+    let kept_revision = live.iter().filter(|c| current(c)).map(|c| c.revision).max();
+    let newest = live.iter().map(|c| c.revision).max().unwrap_or(0);
+    ServiceStep {
+        service: service.name.clone(),
+        role: service.role,
+        desired: Some(Box::new(service.clone())),
+        revision: kept_revision.unwrap_or(newest + 1).max(1),
+        changes: deletes,
+        wait: None,
+    }
+}
+
+fn create(service: &DesiredService, name: String, replica: u32) -> ContainerChange {
+    let reason = match service.role {
+        Role::Service => Reason::ReplicaMissing {
+            replica,
+            replicas: service.replicas,
+        },
+        Role::Gateway => Reason::Missing,
+    };
+    ContainerChange {
+        name,
+        replica: Some(replica),
+        op: ContainerOp::Create,
+        reasons: vec![reason],
+    }
+}
+
+/// Replaces the candidates of a replica; `reuse` is a candidate already current.
+fn replace(
+    service: &DesiredService,
+    name: String,
+    replica: u32,
+    old: &[&LiveContainer],
+    reuse: Option<&LiveContainer>,
+    records: &BTreeMap<&str, &str>,
+    forced: bool,
+) -> ContainerChange {
+    let primary = old
+        .iter()
+        .find(|c| c.name == name)
+        .or_else(|| old.first())
+        .copied();
+    let mut reasons = Vec::new();
+    if let Some(reuse) = reuse {
+        reasons.push(Reason::Resume {
+            name: reuse.name.clone(),
+        });
+    }
+    if forced {
+        reasons.push(Reason::Forced);
+    } else if let Some(primary) = primary {
+        reasons.extend(why_replace(service, primary));
+    }
+    ContainerChange {
+        name,
+        replica: Some(replica),
+        op: ContainerOp::Replace {
+            order: service.replace_order,
+            old: old.iter().map(|c| existing(c, records)).collect(),
+            reuse: reuse.map(|c| existing(c, records)),
+        },
+        reasons,
+    }
+}
+
+/// Why a container's configuration no longer fits.
+fn why_replace(service: &DesiredService, old: &LiveContainer) -> Vec<Reason> {
+    if !usable(old.state) {
+        return vec![Reason::NotRunning { state: old.state }];
+    }
+    let reasons = match &old.config {
+        Some(config) => diff::config(config, &old.image, &service.config, &service.image),
+        None => Vec::new(),
+    };
+    if !reasons.is_empty() {
+        return reasons;
+    }
+    vec![Reason::HashDiffers {
+        before: old.config_hash.clone(),
+        after: service.config.hash(),
+    }]
+}
+
+/// A replica with a current container: delete the others, bring the keeper in line.
+fn keep(
+    service: &DesiredService,
+    name: String,
+    replica: u32,
+    keeper: &LiveContainer,
+    candidates: &[&LiveContainer],
+    records: &BTreeMap<&str, &str>,
+) -> Vec<ContainerChange> {
+    let others: Vec<&LiveContainer> = candidates
+        .iter()
+        .filter(|c| c.id != keeper.id)
+        .copied()
+        .collect();
+    if keeper.name != name && others.iter().any(|c| c.name == name) {
+        let change = replace(
+            service,
+            name,
+            replica,
+            &others,
+            Some(keeper),
+            records,
+            false,
+        );
+        return vec![change];
+    }
+
+    let mut changes: Vec<ContainerChange> = others
+        .iter()
+        .map(|c| {
+            let reason = Reason::Duplicate { kept: name.clone() };
+            delete(c, records, reason)
+        })
+        .collect();
+    let mut steps = Vec::new();
+    let mut reasons = Vec::new();
+    if keeper.name != name {
+        steps.push(InPlace::Rename);
+        reasons.push(Reason::Misnamed {
+            name: keeper.name.clone(),
+        });
+    }
+    let manifest = service.files.manifest();
+    let running = keeper.state == State::Running;
+    if diff::files_need_upload(&keeper.files, &manifest) {
+        steps.push(InPlace::Files { reload: running });
+        reasons.extend(diff::files(&keeper.files, &manifest));
+    }
+    if matches!(keeper.state, State::Created | State::Exited) {
+        steps.push(InPlace::Start);
+        reasons.push(Reason::NotRunning {
+            state: keeper.state,
+        });
+    }
+    let container = existing(keeper, records);
+    let op = if steps.is_empty() {
+        ContainerOp::NoOp { container }
+    } else {
+        ContainerOp::Update { container, steps }
+    };
+    changes.push(ContainerChange {
+        name,
+        replica: Some(replica),
+        op,
+        reasons,
+    });
+    changes
+}
