@@ -3,6 +3,7 @@
 //! The data flows one way: `spec` (parse, merge, check) produces a typed [`spec::Stack`],
 //! and every later step reads it.
 
+pub mod apply;
 pub mod cli;
 pub mod desired;
 pub mod engine;

@@ -5,7 +5,12 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod apply;
+mod destroy;
+mod plan;
 mod schema;
+mod stack;
+mod status;
 mod validate;
 
 /// Makes a Docker host match a stack spec.
@@ -75,6 +80,14 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print the JSON Schema of the spec.
     Schema(schema::SchemaArgs),
+    /// Show what apply would change in the engine, and why.
+    Plan(plan::PlanArgs),
+    /// Make the engine match the spec, or carry out a saved plan.
+    Apply(apply::ApplyArgs),
+    /// Remove everything the stack owns (volumes only with `--volumes`).
+    Destroy(destroy::DestroyArgs),
+    /// Show each service's replicas, health, image and drift from the spec.
+    Status(status::StatusArgs),
 }
 
 /// Runs the parsed command line and returns the process's exit status.
@@ -83,5 +96,9 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate::run(&global, args),
         Command::Schema(args) => schema::run(&global, args),
+        Command::Plan(args) => plan::run(&global, args),
+        Command::Apply(args) => apply::run(&global, args),
+        Command::Destroy(args) => destroy::run(&global, args),
+        Command::Status(args) => status::run(&global, args),
     }
 }

@@ -96,14 +96,75 @@ impl Engine {
         Ok(created.id)
     }
 
+    /// Creates a stopped container that never runs and only marks something by its name
+    /// and labels; fails with a conflict when the name is taken, which makes it a lock.
+    pub async fn create_marker(
+        &self,
+        name: &str,
+        image: &str,
+        labels: BTreeMap<String, String>,
+    ) -> Result<String, EngineError> {
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            cmd: Some(vec!["/never-runs".to_string()]),
+            labels: Some(labels.into_iter().collect()),
+            network_disabled: Some(true),
+            ..Default::default()
+        };
+        let options = CreateContainerOptionsBuilder::new().name(name).build();
+        let created = self
+            .call(
+                format!("create container `{name}`"),
+                CALL_TIMEOUT,
+                self.docker.create_container(Some(options), body),
+            )
+            .await?;
+        Ok(created.id)
+    }
+
+    /// The ID and labels of a container found by name; `None` when there is none.
+    pub async fn container_labels(
+        &self,
+        name: &str,
+    ) -> Result<Option<(String, BTreeMap<String, String>)>, EngineError> {
+        let result = self
+            .call(
+                format!("inspect container `{name}`"),
+                CALL_TIMEOUT,
+                self.docker.inspect_container(name, None),
+            )
+            .await;
+        match result {
+            Ok(inspected) => {
+                let labels = inspected
+                    .config
+                    .and_then(|config| config.labels)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect();
+                Ok(inspected.id.map(|id| (id, labels)))
+            }
+            Err(err) if err.is_not_found() => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
     /// Starts a container.
     pub async fn start_container(&self, id: &str, name: &str) -> Result<(), EngineError> {
-        self.call(
-            format!("start container `{name}`"),
-            CALL_TIMEOUT,
-            self.docker.start_container(id, None),
-        )
-        .await
+        let result = self
+            .call(
+                format!("start container `{name}`"),
+                CALL_TIMEOUT,
+                self.docker.start_container(id, None),
+            )
+            .await;
+        match result {
+            // 304: already running, which is what was asked.
+            Err(EngineError::Call {
+                status: Some(304), ..
+            }) => Ok(()),
+            other => other,
+        }
     }
 
     /// Stops a container, giving it `grace` between SIGTERM and SIGKILL.

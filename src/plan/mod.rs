@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use reconcile::{Options, PlanError, destroy, next_name, reconcile};
 pub use saved::{PlanJson, SavedPlan};
-pub use view::render;
+pub use view::{count as view_count, render};
 
 use crate::desired::{BuildPlan, DesiredService, ReplaceOrder, Role, image::short_id};
 use crate::engine::State;
@@ -637,6 +637,23 @@ impl Plan {
     /// Whether applying the plan changes nothing.
     pub fn is_empty(&self) -> bool {
         self.summary().is_empty()
+    }
+
+    /// The image references of the services the plan keeps, which its fingerprint covers.
+    pub fn image_references(&self) -> Vec<&str> {
+        self.steps
+            .iter()
+            .filter_map(|step| match &step.kind {
+                StepKind::Service(service) => service.desired.as_deref(),
+                StepKind::Network(_) | StepKind::Volume(_) | StepKind::Image(_) => None,
+            })
+            .map(|desired| desired.image.reference.as_str())
+            .collect()
+    }
+
+    /// Whether the engine still holds what this plan was made from.
+    pub fn matches(&self, observed: &crate::engine::Observed) -> bool {
+        observed.fingerprint(self.image_references()) == self.fingerprint
     }
 }
 

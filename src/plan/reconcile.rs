@@ -629,16 +629,18 @@ fn keep(
         .copied()
         .collect();
     if keeper.name != name && others.iter().any(|c| c.name == name) {
-        let change = replace(
-            service,
-            name,
-            replica,
-            &others,
-            Some(keeper),
-            records,
-            false,
-        );
-        return vec![change];
+        // An interrupted replacement: its new container is used only when it runs; one
+        // that never started may lack its files, so it goes with the old ones.
+        let (old, reuse) = match keeper.state {
+            State::Running => (others.as_slice(), Some(keeper)),
+            State::Created
+            | State::Paused
+            | State::Restarting
+            | State::Exited
+            | State::Removing
+            | State::Dead => (candidates, None),
+        };
+        return vec![replace(service, name, replica, old, reuse, records, false)];
     }
 
     let mut changes: Vec<ContainerChange> = others
@@ -661,6 +663,10 @@ fn keep(
     if diff::files_need_upload(&keeper.files, &manifest) {
         steps.push(InPlace::Files { reload: running });
         reasons.extend(diff::files(&keeper.files, &manifest));
+    } else if keeper.state == State::Created && !manifest.is_empty() {
+        // Created but never started: an apply stopped between create and upload may have
+        // left it without its files, so they go up again before the start.
+        steps.push(InPlace::Files { reload: false });
     }
     if matches!(keeper.state, State::Created | State::Exited) {
         steps.push(InPlace::Start);
