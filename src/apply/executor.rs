@@ -2,24 +2,20 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use futures_util::future::join_all;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::progress::{Phase, Verb};
-use super::replica::{self, Ready};
-use super::rollout::Rollout;
-use super::{ApplyError, Context, Outcome, Shared, files};
+use super::{ApplyError, Context, Outcome, Shared};
 use crate::desired::context;
 use crate::desired::{labels, object_labels};
 use crate::engine::BuildRequest;
 use crate::plan::{
-    Action, ContainerChange, ContainerOp, ImageChange, ImageOp, InPlace, NetworkChange, NetworkOp,
-    Plan, ServiceStep, Step, StepKind, VolumeChange, VolumeOp,
+    Action, ImageChange, ImageOp, NetworkChange, NetworkOp, Plan, Step, StepKind, VolumeChange,
+    VolumeOp,
 };
-use crate::spec::Condition;
 
 /// Where a step is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,7 +131,7 @@ async fn run(shared: &Shared, step: &Step) -> Result<(), String> {
         StepKind::Network(change) => network(shared, change).await,
         StepKind::Volume(change) => volume(shared, change).await,
         StepKind::Image(change) => image(shared, change).await,
-        StepKind::Service(service) => self::service(shared, service).await,
+        StepKind::Service(service) => super::service::run(shared, service).await,
     };
     result.map_err(|err| err.to_string())
 }
@@ -224,116 +220,4 @@ async fn image(shared: &Shared, change: &ImageChange) -> Result<(), ApplyError> 
     }
     shared.count(Action::Create);
     Ok(())
-}
-
-/// One service: deletes, in-place updates, new replicas, replacements through the
-/// rollout strategy, then whatever a dependant waits for.
-async fn service(shared: &Shared, step: &ServiceStep) -> Result<(), ApplyError> {
-    let desired = step.desired.as_deref();
-    let of = |wanted: fn(&ContainerOp) -> bool| -> Vec<&ContainerChange> {
-        step.changes.iter().filter(|c| wanted(&c.op)).collect()
-    };
-
-    let deletes = of(|op| matches!(op, ContainerOp::Delete { .. }));
-    let results = join_all(deletes.iter().map(|change| async move {
-        let ContainerOp::Delete { container } = &change.op else {
-            return Ok(());
-        };
-        replica::remove(shared, desired, container).await?;
-        shared.count(Action::Delete);
-        Ok::<_, ApplyError>(())
-    }))
-    .await;
-    first_error(results)?;
-    let Some(desired) = desired else {
-        return Ok(());
-    };
-    let timeout = Duration::from_millis(desired.rollout.healthy_timeout_ms);
-    let ready = Ready::for_service(desired);
-
-    // Replicas a dependant may wait on; those made or started here already reached
-    // `ready`, the untouched ones are checked at the end.
-    let mut unchecked: Vec<(String, String)> = Vec::new();
-    let mut checked: Vec<(String, String)> = Vec::new();
-    for change in &step.changes {
-        if let ContainerOp::NoOp { container } = &change.op {
-            unchecked.push((container.id.clone(), change.name.clone()));
-        }
-    }
-
-    let updates = of(|op| matches!(op, ContainerOp::Update { .. }));
-    let results = join_all(updates.iter().map(|change| async move {
-        let ContainerOp::Update { container, steps } = &change.op else {
-            return Ok(None);
-        };
-        let mut current = container.clone();
-        let started = steps.contains(&InPlace::Start);
-        for in_place in steps {
-            match in_place {
-                InPlace::Rename => {
-                    replica::rename(shared, &current, &change.name).await?;
-                    current.name = change.name.clone();
-                }
-                InPlace::Files { reload } => {
-                    files::update(shared, desired, &current, *reload).await?;
-                }
-                InPlace::Start => {
-                    replica::start(shared, &current).await?;
-                    replica::wait(shared, &current.id, &current.name, ready, timeout).await?;
-                }
-            }
-        }
-        shared.count(Action::Update);
-        Ok::<_, ApplyError>(Some((started, (current.id, current.name))))
-    }))
-    .await;
-    for (started, replica) in first_error(results)?.into_iter().flatten() {
-        if started {
-            checked.push(replica);
-        } else {
-            unchecked.push(replica);
-        }
-    }
-
-    let creates = of(|op| matches!(op, ContainerOp::Create));
-    let results = join_all(creates.iter().map(|change| async move {
-        let number = change.replica.unwrap_or(1);
-        let id = replica::create(shared, desired, step.revision, number, &change.name).await?;
-        replica::wait(shared, &id, &change.name, ready, timeout).await?;
-        shared.count(Action::Create);
-        Ok::<_, ApplyError>((id, change.name.clone()))
-    }))
-    .await;
-    checked.extend(first_error(results)?);
-
-    let replaces = of(|op| matches!(op, ContainerOp::Replace { .. }));
-    if !replaces.is_empty() {
-        let rollout = Rollout::for_service(desired);
-        checked.extend(
-            rollout
-                .run(shared, desired, step.revision, &replaces)
-                .await?,
-        );
-    }
-
-    let Some(condition) = step.wait else {
-        return Ok(());
-    };
-    let (wanted, recheck) = match condition {
-        Condition::Started => (Ready::Running, false),
-        Condition::Healthy => (ready, false),
-        Condition::Completed => (Ready::Completed, true),
-    };
-    if recheck {
-        unchecked.append(&mut checked);
-    }
-    let waits = unchecked
-        .iter()
-        .map(|(id, name)| replica::wait(shared, id, name, wanted, timeout));
-    first_error(join_all(waits).await).map(|_| ())
-}
-
-/// The values, or the first error among them (the others were reported as events).
-fn first_error<T>(results: Vec<Result<T, ApplyError>>) -> Result<Vec<T>, ApplyError> {
-    results.into_iter().collect()
 }

@@ -17,6 +17,7 @@ pub mod progress;
 mod replica;
 mod rollout;
 pub mod secrets;
+mod service;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};

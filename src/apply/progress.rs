@@ -188,7 +188,7 @@ impl Progress for JsonProgress {
 /// Spinners with elapsed time, one per running operation, on a terminal.
 pub struct TerminalProgress {
     bars: MultiProgress,
-    running: Mutex<HashMap<(String, &'static str), ProgressBar>>,
+    running: Mutex<Running>,
 }
 
 impl Default for TerminalProgress {
@@ -205,9 +205,25 @@ fn finished_style() -> ProgressStyle {
     ProgressStyle::with_template("{msg}").unwrap_or_else(|_| ProgressStyle::default_spinner())
 }
 
+/// The spinners running, by object and verb.
+type Running = HashMap<(String, &'static str), ProgressBar>;
+
 impl TerminalProgress {
     fn key(event: &Event) -> (String, &'static str) {
         (event.object.clone(), event.verb.doing())
+    }
+
+    /// Turns the event's spinner into a finished line, or prints the line.
+    fn finish(&self, running: &mut Running, event: &Event, text: String) {
+        match running.remove(&Self::key(event)) {
+            Some(bar) => {
+                bar.set_style(finished_style());
+                bar.finish_with_message(text);
+            }
+            None => {
+                let _ = self.bars.println(text);
+            }
+        }
     }
 }
 
@@ -227,33 +243,14 @@ impl Progress for TerminalProgress {
                 running.insert(Self::key(event), bar);
             }
             Phase::End { elapsed_ms } => {
-                let text = format!(
-                    "✔ {} {} ({})",
-                    event.verb.done(),
-                    event.object,
-                    seconds(*elapsed_ms)
-                );
-                match running.remove(&Self::key(event)) {
-                    Some(bar) => {
-                        bar.set_style(finished_style());
-                        bar.finish_with_message(text);
-                    }
-                    None => {
-                        let _ = self.bars.println(text);
-                    }
-                }
+                let verb = event.verb.done();
+                let elapsed = seconds(*elapsed_ms);
+                let text = format!("✔ {verb} {} ({elapsed})", event.object);
+                self.finish(&mut running, event, text);
             }
             Phase::Fail { error } => {
                 let text = format!("✘ {} {}: {error}", event.verb.doing(), event.object);
-                match running.remove(&Self::key(event)) {
-                    Some(bar) => {
-                        bar.set_style(finished_style());
-                        bar.finish_with_message(text);
-                    }
-                    None => {
-                        let _ = self.bars.println(text);
-                    }
-                }
+                self.finish(&mut running, event, text);
             }
             Phase::Output { line } => {
                 if let Some(bar) = running.get(&Self::key(event)) {

@@ -203,10 +203,7 @@ impl Engine {
                 self.docker.remove_container(id, Some(options)),
             )
             .await;
-        match result {
-            Err(err) if err.is_not_found() => Ok(()),
-            other => other,
-        }
+        already_gone(result)
     }
 
     /// Renames a container.
@@ -386,10 +383,7 @@ impl Engine {
                 self.docker.remove_network(id),
             )
             .await;
-        match result {
-            Err(err) if err.is_not_found() => Ok(()),
-            other => other,
-        }
+        already_gone(result)
     }
 
     /// Creates a labelled local volume (the engine returns an existing one unchanged).
@@ -423,10 +417,15 @@ impl Engine {
                 self.docker.remove_volume(name, Some(options)),
             )
             .await;
-        match result {
-            Err(err) if err.is_not_found() => Ok(()),
-            other => other,
-        }
+        already_gone(result)
+    }
+}
+
+/// A removal whose object is already missing did what was asked.
+fn already_gone(result: Result<(), EngineError>) -> Result<(), EngineError> {
+    match result {
+        Err(err) if err.is_not_found() => Ok(()),
+        other => other,
     }
 }
 

@@ -84,11 +84,7 @@ pub fn reconcile(
     let images = image_steps(desired, observed, &mut graph);
     let orphans = orphan_steps(desired, observed, &mut graph);
 
-    let records: BTreeMap<&str, &str> = observed
-        .records
-        .iter()
-        .map(|r| (r.container.as_str(), r.name.as_str()))
-        .collect();
+    let records = records(observed);
     let mut service_steps: BTreeMap<&str, usize> = BTreeMap::new();
     for name in &service_order {
         let service = &desired.services[*name];
@@ -156,20 +152,9 @@ pub fn reconcile(
 /// Plans the removal of everything the stack owns; volumes only when asked.
 pub fn destroy(observed: &Observed, volumes: bool) -> Plan {
     let mut graph = Graph::default();
-    let mut groups: BTreeMap<(&str, Role), Vec<&LiveContainer>> = BTreeMap::new();
-    for container in &observed.containers {
-        groups
-            .entry((container.service.as_str(), container.role))
-            .or_default()
-            .push(container);
-    }
-    let records: BTreeMap<&str, &str> = observed
-        .records
-        .iter()
-        .map(|r| (r.container.as_str(), r.name.as_str()))
-        .collect();
+    let records = records(observed);
     let mut services = Vec::new();
-    for ((service, role), containers) in groups {
+    for ((service, role), containers) in by_service(observed.containers.iter()) {
         let changes = containers
             .into_iter()
             .map(|c| delete(c, &records, Reason::Destroy))
@@ -221,6 +206,27 @@ pub fn destroy(observed: &Observed, volumes: bool) -> Plan {
     }
 }
 
+/// The files record of each container that has one, by container ID.
+fn records(observed: &Observed) -> BTreeMap<&str, &str> {
+    observed
+        .records
+        .iter()
+        .map(|r| (r.container.as_str(), r.name.as_str()))
+        .collect()
+}
+
+/// Containers grouped by service and role, in name order.
+fn by_service<'a>(
+    containers: impl Iterator<Item = &'a LiveContainer>,
+) -> BTreeMap<(&'a str, Role), Vec<&'a LiveContainer>> {
+    let mut groups: BTreeMap<(&str, Role), Vec<&LiveContainer>> = BTreeMap::new();
+    for container in containers {
+        let key = (container.service.as_str(), container.role);
+        groups.entry(key).or_default().push(container);
+    }
+    groups
+}
+
 /// The steps being assembled.
 #[derive(Default)]
 struct Graph {
@@ -237,55 +243,57 @@ impl Graph {
     }
 }
 
+/// Creates the networks the engine lacks; returns each one's step by name.
 fn network_creates(
     desired: &Desired,
     observed: &Observed,
     graph: &mut Graph,
 ) -> BTreeMap<String, usize> {
-    let mut steps = BTreeMap::new();
-    for network in desired.networks.values() {
-        if observed.networks.iter().any(|n| n.name == network.name) {
-            continue;
-        }
-        let change = NetworkChange {
-            name: network.name.clone(),
-            op: NetworkOp::Create {
-                key: network.key.clone(),
-            },
-            reasons: vec![Reason::Missing],
-        };
-        steps.insert(
-            network.name.clone(),
-            graph.push(Vec::new(), StepKind::Network(change)),
-        );
-    }
-    steps
+    let present: BTreeSet<&str> = observed.networks.iter().map(|n| n.name.as_str()).collect();
+    let missing = desired
+        .networks
+        .values()
+        .filter(|n| !present.contains(n.name.as_str()));
+    missing
+        .map(|network| {
+            let change = NetworkChange {
+                name: network.name.clone(),
+                op: NetworkOp::Create {
+                    key: network.key.clone(),
+                },
+                reasons: vec![Reason::Missing],
+            };
+            let step = graph.push(Vec::new(), StepKind::Network(change));
+            (network.name.clone(), step)
+        })
+        .collect()
 }
 
+/// Creates the volumes the engine lacks; returns each one's step by name.
 fn volume_creates(
     desired: &Desired,
     observed: &Observed,
     graph: &mut Graph,
 ) -> BTreeMap<String, usize> {
-    let mut steps = BTreeMap::new();
-    for volume in desired.volumes.values() {
-        if observed.volumes.iter().any(|v| v.name == volume.name) {
-            continue;
-        }
-        let change = VolumeChange {
-            name: volume.name.clone(),
-            op: VolumeOp::Create {
-                volume: volume.volume.clone(),
-                service: volume.service.clone(),
-            },
-            reasons: vec![Reason::Missing],
-        };
-        steps.insert(
-            volume.name.clone(),
-            graph.push(Vec::new(), StepKind::Volume(change)),
-        );
-    }
-    steps
+    let present: BTreeSet<&str> = observed.volumes.iter().map(|v| v.name.as_str()).collect();
+    let missing = desired
+        .volumes
+        .values()
+        .filter(|v| !present.contains(v.name.as_str()));
+    missing
+        .map(|volume| {
+            let change = VolumeChange {
+                name: volume.name.clone(),
+                op: VolumeOp::Create {
+                    volume: volume.volume.clone(),
+                    service: volume.service.clone(),
+                },
+                reasons: vec![Reason::Missing],
+            };
+            let step = graph.push(Vec::new(), StepKind::Volume(change));
+            (volume.name.clone(), step)
+        })
+        .collect()
 }
 
 /// One step per image that must be pulled or built, by reference.
@@ -325,25 +333,12 @@ fn image_steps(
 
 /// Deletes the containers of services that left the spec, one step per service.
 fn orphan_steps(desired: &Desired, observed: &Observed, graph: &mut Graph) -> Vec<usize> {
-    let records: BTreeMap<&str, &str> = observed
-        .records
-        .iter()
-        .map(|r| (r.container.as_str(), r.name.as_str()))
-        .collect();
-    let mut groups: BTreeMap<(&str, Role), Vec<&LiveContainer>> = BTreeMap::new();
-    for container in &observed.containers {
-        let wanted = desired
-            .services
-            .get(&container.service)
-            .is_some_and(|s| s.role == container.role);
-        if !wanted {
-            groups
-                .entry((container.service.as_str(), container.role))
-                .or_default()
-                .push(container);
-        }
-    }
-    groups
+    let records = records(observed);
+    let unwanted = observed.containers.iter().filter(|container| {
+        let wanted = desired.services.get(&container.service);
+        wanted.is_none_or(|s| s.role != container.role)
+    });
+    by_service(unwanted)
         .into_iter()
         .map(|((service, role), containers)| {
             let reason = Reason::NotInSpec {

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{Action, ContainerOp, Plan, ServiceStep, StepKind, Summary};
+use super::{Action, ContainerOp, ImageOp, Plan, ServiceStep, StepKind, Summary};
 use crate::desired::{ReplaceOrder, Role};
 use crate::spec::Strategy;
 
@@ -23,46 +23,22 @@ pub fn render(plan: &Plan) -> String {
     let _ = writeln!(out, "Plan for stack `{}`. Symbols:", plan.stack);
     legend(plan, &mut out);
     for step in &plan.steps {
-        match &step.kind {
-            StepKind::Network(change) => {
-                let action = change.action();
-                object(
-                    &mut out,
-                    action,
-                    "network",
-                    &change.name,
-                    "",
-                    &change.reasons,
-                );
-            }
-            StepKind::Volume(change) => {
-                let action = change.action();
-                object(
-                    &mut out,
-                    action,
-                    "volume",
-                    &change.name,
-                    "",
-                    &change.reasons,
-                );
-            }
-            StepKind::Image(change) => {
-                let how = match change.op {
-                    super::ImageOp::Pull => " (pull)",
-                    super::ImageOp::Build(_) => " (build)",
+        let (action, kind, name, how, reasons) = match &step.kind {
+            StepKind::Network(c) => (c.action(), "network", &c.name, "", &c.reasons),
+            StepKind::Volume(c) => (c.action(), "volume", &c.name, "", &c.reasons),
+            StepKind::Image(c) => {
+                let how = match c.op {
+                    ImageOp::Pull => " (pull)",
+                    ImageOp::Build(_) => " (build)",
                 };
-                let action = Action::Create;
-                object(
-                    &mut out,
-                    action,
-                    "image",
-                    &change.reference,
-                    how,
-                    &change.reasons,
-                );
+                (Action::Create, "image", &c.reference, how, &c.reasons)
             }
-            StepKind::Service(service) => service_block(service, &mut out),
-        }
+            StepKind::Service(service) => {
+                service_block(service, &mut out);
+                continue;
+            }
+        };
+        object(&mut out, action, kind, name, how, reasons);
     }
     notes(plan, &mut out);
     let _ = writeln!(out, "\n{}", count(&summary));
