@@ -69,7 +69,8 @@ seconds() {
 }
 
 median() {
-  tr ' ' '\n' | sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'
+  tr ' ' '\n' | sort -g |
+    awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'
 }
 
 report() {
@@ -103,7 +104,8 @@ for _ in $(seq "$runs"); do
   dc down >/dev/null 2>&1
 done
 
-echo "medians of $runs runs on $(nproc) cores, $(docker version --format 'Docker {{.Server.Version}}'),"
+engine=$(docker version --format 'Docker {{.Server.Version}}')
+echo "medians of $runs runs on $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg), $engine,"
 echo "$(docker-compose version --short | sed 's/^/docker-compose /'), release build"
 report "cold apply, 20 services" "$(echo "${cold_sw[*]}" | median)" \
   "$(echo "${cold_dc[*]}" | median)" 0.4

@@ -65,6 +65,22 @@ fn an_empty_engine_converges_and_a_second_plan_finds_nothing() {
     stack.spec(&two_services(&stack.name, 2, "stackwright/testhttp"));
 
     stack.run_ok(&["plan", "-f", "stack.yaml", "--detailed-exitcode"], 2);
+    let asked = stack
+        .command()
+        .args(["apply", "-f", "stack.yaml"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(asked.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&asked.stderr),
+        "error: refusing to ask for confirmation: stdin is not a terminal\n\
+         hint: pass `--auto-approve` to go ahead without asking\n"
+    );
+    assert!(
+        stack.service_containers().is_empty(),
+        "apply changed the engine unasked"
+    );
     let out = apply(&stack);
     assert!(
         out.contains("Apply complete for stack `swtc-empty`: 5 created"),
@@ -87,6 +103,50 @@ fn an_empty_engine_converges_and_a_second_plan_finds_nothing() {
     assert_eq!(
         again,
         "No changes: stack `swtc-empty` matches its spec (2 services, 3 containers).\n"
+    );
+    let status: Value =
+        serde_json::from_str(&stack.run_ok(&["status", "-f", "stack.yaml", "--output", "json"], 0))
+            .unwrap();
+    assert_eq!(status["in_sync"], true);
+    let api = &status["services"][0];
+    assert_eq!(
+        (api["desired"].as_u64(), api["running"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(api["healthy"].as_u64(), Some(2));
+}
+
+#[test]
+fn an_image_neither_local_nor_pullable_fails_naming_it_and_keeps_what_succeeded() {
+    support::images::ensure(&["testhttp"]);
+    let stack = TestStack::new("swtc-noimage");
+    stack.spec(&two_services(&stack.name, 1, "swtc-nonexistent/never:1"));
+    let output = stack.run(&["apply", "-f", "stack.yaml", "--auto-approve"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(
+            "  error: image swtc-nonexistent/never:1: image `swtc-nonexistent/never:1` is not \
+             present locally and cannot be pulled: "
+        ),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "  skipped: service `api`: not started because image swtc-nonexistent/never:1 did \
+             not succeed"
+        ),
+        "{stdout}"
+    );
+    let names: Vec<String> = stack
+        .service_containers()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(
+        names,
+        ["swtc-noimage-web-1"],
+        "the independent service was not applied"
     );
 }
 

@@ -11,7 +11,7 @@ use super::progress::{Phase, Verb};
 use super::{ApplyError, Context, Outcome, Shared};
 use crate::desired::context;
 use crate::desired::{labels, object_labels};
-use crate::engine::BuildRequest;
+use crate::engine::{BuildRequest, EngineError};
 use crate::plan::{
     Action, ImageChange, ImageOp, NetworkChange, NetworkOp, Plan, Step, StepKind, VolumeChange,
     VolumeOp,
@@ -188,7 +188,16 @@ async fn image(shared: &Shared, change: &ImageChange) -> Result<(), ApplyError> 
     let id = match &change.op {
         ImageOp::Pull => {
             let progress = output(Verb::Pull);
-            let pull = shared.engine.pull_image(reference, &progress);
+            let pull = async {
+                let pulled = shared.engine.pull_image(reference, &progress).await;
+                pulled.map_err(|err| ApplyError::Pull {
+                    reference: reference.to_string(),
+                    cause: match err {
+                        EngineError::Call { message, .. } => message,
+                        other => other.to_string(),
+                    },
+                })
+            };
             shared.op(Verb::Pull, &object, pull).await?
         }
         ImageOp::Build(build) => {

@@ -122,17 +122,7 @@ impl Holder {
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// Someone else holds it.
-    #[error(
-        "stack `{stack}` is locked by {holder}{}\n\
-         hint: {}",
-        if *.stale { "; that process no longer runs on this host, so the lock is stale" } else { "" },
-        if *.stale {
-            "run again with `--break-lock` to remove the stale lock"
-        } else {
-            "wait for it to finish, pass `--lock-timeout 5m` to wait, or `--break-lock` if you \
-             are sure it is gone"
-        }
-    )]
+    #[error("{}", held(stack, holder, *stale))]
     Held {
         /// The stack.
         stack: String,
@@ -144,6 +134,20 @@ pub enum LockError {
     /// The engine failed.
     #[error(transparent)]
     Engine(#[from] EngineError),
+}
+
+/// The message for a lock held by someone else, with the way out.
+fn held(stack: &str, holder: &Holder, stale: bool) -> String {
+    if stale {
+        return format!(
+            "stack `{stack}` is locked by {holder}; that process no longer runs on this host, \
+             so the lock is stale\nhint: run again with `--break-lock` to remove the stale lock"
+        );
+    }
+    format!(
+        "stack `{stack}` is locked by {holder}\nhint: wait for it to finish, pass \
+         `--lock-timeout 5m` to wait, or `--break-lock` if you are sure it is gone"
+    )
 }
 
 /// A held lock; [`Lock::release`] gives it back.

@@ -99,6 +99,17 @@ pub enum ApplyError {
         /// How long.
         waited: Duration,
     },
+    /// An image is neither present locally nor pullable.
+    #[error(
+        "image `{reference}` is not present locally and cannot be pulled: {cause}\n\
+         hint: build it with a `build:` section, or load it into the engine (`docker load`)"
+    )]
+    Pull {
+        /// The reference.
+        reference: String,
+        /// The engine's answer.
+        cause: String,
+    },
     /// An image the plan obtains was not obtained.
     #[error("image `{reference}` is not available: its pull or build did not succeed")]
     ImageMissing {

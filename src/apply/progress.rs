@@ -139,9 +139,7 @@ impl Progress for LineProgress {
                 event.object,
                 seconds(*elapsed_ms)
             ),
-            Phase::Fail { error } => {
-                format!("Failed: {} {}: {error}", event.verb.doing(), event.object)
-            }
+            Phase::Fail { error } => format!("Failed: {}: {error}", event.object),
             Phase::Output { line } => format!("  {}: {line}", event.object),
         };
         self.line(&text);
@@ -249,7 +247,7 @@ impl Progress for TerminalProgress {
                 self.finish(&mut running, event, text);
             }
             Phase::Fail { error } => {
-                let text = format!("✘ {} {}: {error}", event.verb.doing(), event.object);
+                let text = format!("✘ {}: {error}", event.object);
                 self.finish(&mut running, event, text);
             }
             Phase::Output { line } => {

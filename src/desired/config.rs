@@ -210,7 +210,10 @@ mod tests {
     fn the_canonical_form_is_stable_and_skips_empty_fields() {
         assert_eq!(
             config().canonical_json(),
-            r#"{"image":"sha256:1","env":{"A":{"value":"1"}},"networks":{"s-front":["api"]},"restart":"unless-stopped"}"#
+            concat!(
+                r#"{"image":"sha256:1","env":{"A":{"value":"1"}},"#,
+                r#""networks":{"s-front":["api"]},"restart":"unless-stopped"}"#
+            )
         );
     }
 

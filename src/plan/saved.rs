@@ -155,8 +155,8 @@ pub enum SavedPlanError {
     },
     /// The file was written by a version with another format.
     #[error(
-        "saved plan `{path}` has format version `{found}`; this stackwright reads `{FORMAT_VERSION}`\n\
-         hint: make the plan again with this version"
+        "saved plan `{path}` has format version `{found}`; this stackwright reads \
+         `{FORMAT_VERSION}`\nhint: make the plan again with this version"
     )]
     Version {
         /// The file.
