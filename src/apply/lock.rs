@@ -57,9 +57,7 @@ impl Holder {
     /// This process.
     fn current(command: &str) -> Self {
         let host = hostname();
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("LOGNAME"))
-            .unwrap_or_else(|_| "unknown".to_string());
+        let user = user_name();
         let pid = std::process::id();
         Self {
             who: format!("{user}@{host}"),
@@ -241,6 +239,32 @@ fn lock_image_tar() -> Vec<u8> {
     // Appending to a Vec cannot fail.
     let _ = archive.append_data(&mut header, "README", text.as_slice());
     archive.into_inner().unwrap_or_default()
+}
+
+/// The user running this process: `USER`, `LOGNAME`, else the name `/etc/passwd` gives
+/// this process's user ID, else `uid <n>`.
+fn user_name() -> String {
+    if let Some(name) = ["USER", "LOGNAME"]
+        .iter()
+        .find_map(|key| std::env::var(key).ok().filter(|v| !v.is_empty()))
+    {
+        return name;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let Some(uid) = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().next())
+    else {
+        return "unknown".to_string();
+    };
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .map(|line| line.split(':').collect::<Vec<_>>())
+        .find(|fields| fields.get(2) == Some(&uid))
+        .and_then(|fields| fields.first().map(|name| name.to_string()))
+        .unwrap_or_else(|| format!("uid {uid}"))
 }
 
 /// The host's name, from the kernel.
