@@ -91,6 +91,7 @@ cold_sw=() cold_dc=() noop_sw=() noop_dc=() scale_sw=() scale_dc=()
 for _ in $(seq "$runs"); do
   sw destroy -f "$work/stack.yaml" --auto-approve >/dev/null
   cold_sw+=("$(seconds sw apply -f "$work/stack.yaml" --auto-approve)")
+  sw plan -f "$work/stack.yaml" --detailed-exitcode >/dev/null # a no-op, or stop here
   noop_sw+=("$(seconds sw plan -f "$work/stack.yaml")")
   spec "$stack" 20 10 "$work/stack.yaml"
   scale_sw+=("$(seconds sw apply -f "$work/stack.yaml" --auto-approve)")
@@ -116,6 +117,7 @@ report "scale one service 1 -> 10" "$(echo "${scale_sw[*]}" | median)" \
 
 spec "${stack}big" 200 1 "$work/big.yaml"
 sw apply -f "$work/big.yaml" --auto-approve --parallelism 16 >/dev/null
+sw plan -f "$work/big.yaml" --detailed-exitcode >/dev/null # a no-op, or stop here
 big=()
 for _ in $(seq "$runs"); do
   big+=("$(seconds sw plan -f "$work/big.yaml")")

@@ -353,3 +353,162 @@ fn volumes(stack: &Stack) -> BTreeMap<String, DesiredVolume> {
     }
     volumes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r#"
+version: 1
+name: shop
+services:
+  api:
+    image: app:1
+    replicas: 2
+    port: 8080
+    env: { MODE: fast, TOKEN: { secret: SHOP_TOKEN } }
+    health: { http: /health }
+    depends_on: [db]
+  db:
+    image: db:1
+    stateful: true
+    volumes: { data: /var/lib/db }
+gateway:
+  listen: "127.0.0.1:8443"
+  routes: { /: api }
+"#;
+
+    fn images() -> ImageIndex {
+        let mut index = ImageIndex::default();
+        for (tag, id) in [
+            ("app:1", "sha256:a1"),
+            ("app:2", "sha256:a2"),
+            ("db:1", "sha256:d1"),
+        ] {
+            let image = LocalImage {
+                id: id.into(),
+                build_digest: None,
+            };
+            index.add(image, [tag.to_string()]);
+        }
+        index
+    }
+
+    fn desired(yaml: &str) -> Result<Desired, Vec<DesiredError>> {
+        let stack: Stack = serde_saphyr::from_str(yaml).unwrap();
+        let inputs = Inputs {
+            images: &images(),
+            build_digests: &BTreeMap::new(),
+            gateway_files: &NoFiles,
+        };
+        build(&stack, &inputs)
+    }
+
+    fn api_hash(yaml: &str) -> Option<String> {
+        desired(yaml).unwrap().services["api"].config.hash()
+    }
+
+    #[test]
+    fn scaling_dependencies_and_rollout_leave_the_hash_alone() {
+        let base = api_hash(SPEC);
+        assert!(base.is_some());
+        let scaled = SPEC.replace("replicas: 2", "replicas: 7");
+        assert_eq!(api_hash(&scaled), base);
+        let no_deps = SPEC.replace("    depends_on: [db]\n", "");
+        assert_eq!(api_hash(&no_deps), base);
+        let rollout = SPEC.replace(
+            "    depends_on: [db]\n",
+            "    rollout: { strategy: recreate }\n",
+        );
+        assert_eq!(api_hash(&rollout), base);
+    }
+
+    #[test]
+    fn every_container_field_changes_the_hash() {
+        let base = api_hash(SPEC);
+        let changes = [
+            ("image: app:1", "image: app:2"),
+            ("MODE: fast", "MODE: slow"),
+            (
+                "TOKEN: { secret: SHOP_TOKEN }",
+                "TOKEN: { secret: SHOP_TOKEN_V2 }",
+            ),
+            ("health: { http: /health }", "health: { http: /ready }"),
+            ("port: 8080\n", "port: 8080\n    command: [serve]\n"),
+            ("port: 8080\n", "port: 8080\n    entrypoint: [tini]\n"),
+            ("port: 8080\n", "port: 8080\n    ports: [\"9000:8080\"]\n"),
+            ("port: 8080\n", "port: 8080\n    labels: { team: web }\n"),
+            ("port: 8080\n", "port: 8080\n    resources: { cpus: 0.5 }\n"),
+            ("port: 8080\n", "port: 8080\n    restart: always\n"),
+            ("port: 8080\n", "port: 8080\n    stop_grace_period: 30s\n"),
+            (
+                "port: 8080\n",
+                "port: 8080\n    volumes: { cache: /cache }\n",
+            ),
+        ];
+        for (from, to) in changes {
+            let changed = SPEC.replacen(from, to, 1);
+            assert_ne!(api_hash(&changed), base, "`{to}` did not change the hash");
+        }
+    }
+
+    #[test]
+    fn the_gateway_joins_only_the_front_network_and_publishes_its_listeners() {
+        let desired = desired(SPEC).unwrap();
+        let gateway = &desired.services["gateway"];
+        assert_eq!(gateway.container_name("shop", 1), "shop-gateway");
+        assert_eq!(gateway.image.reference, DEFAULT_GATEWAY_IMAGE);
+        let networks: Vec<&String> = gateway.config.networks.keys().collect();
+        assert_eq!(networks, ["shop-front"]);
+        assert_eq!(
+            gateway.config.ports[0].to_string(),
+            "127.0.0.1:8443:8443/tcp"
+        );
+        assert_eq!(gateway.depends_on[0].service, "api");
+        assert_eq!(gateway.replace_order, ReplaceOrder::DeleteThenCreate);
+        let db = &desired.services["db"];
+        let networks: Vec<&String> = db.config.networks.keys().collect();
+        assert_eq!(networks, ["shop-back"]);
+        assert_eq!(desired.volumes["shop_data"].service, "db");
+    }
+
+    #[test]
+    fn a_listed_dependency_waits_for_health_only_when_it_has_a_check() {
+        let started = desired(SPEC).unwrap();
+        assert_eq!(
+            started.services["api"].depends_on[0].condition,
+            Condition::Started
+        );
+        let with_check = SPEC.replace(
+            "    stateful: true\n",
+            "    stateful: true\n    health: { tcp: 5432 }\n",
+        );
+        let healthy = desired(&with_check).unwrap();
+        assert_eq!(
+            healthy.services["api"].depends_on[0].condition,
+            Condition::Healthy
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let bad = SPEC
+            .replace("image: app:1", "ports: [\"80\"]")
+            .replace("depends_on: [db]", "depends_on: [dbx]")
+            .replace("routes: { /: api }", "routes: { /: web }");
+        let errors: Vec<String> = desired(&bad)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            errors,
+            [
+                "service `api` has no `image` and no `build`; give one of them",
+                "service `api`: port `80` needs both ports, `PUBLISHED:TARGET`",
+                "service `api` depends on `dbx`, which is not a service of the stack",
+                "gateway route `/` sends requests to `web`, which is not a service",
+            ]
+        );
+    }
+}
