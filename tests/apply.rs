@@ -623,3 +623,22 @@ services:
         );
     }
 }
+
+#[test]
+fn an_unreachable_engine_is_named_with_a_hint() {
+    let stack = TestStack::new("swtc-noengine");
+    stack.spec(&two_services(&stack.name, 1, "stackwright/testhttp"));
+    let output = stack
+        .command()
+        .args(["plan", "-f", "stack.yaml"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: cannot connect to the Docker engine at `unix:///nonexistent/docker.sock`: \
+         Socket not found: /nonexistent/docker.sock\n\
+         hint: is the engine running, and does `DOCKER_HOST` point at it?\n"
+    );
+}

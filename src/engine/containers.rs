@@ -335,12 +335,14 @@ impl Engine {
             .await?;
         let mut output = String::new();
         if let StartExecResults::Attached { output: stream, .. } = started {
-            let collected = stream
-                .take_while(|_| std::future::ready(output.len() < EXEC_OUTPUT_LIMIT))
-                .try_fold(String::new(), |mut text, chunk| async move {
+            // The whole output is read (the command ends when it is done); only the start
+            // of it is kept.
+            let collected = stream.try_fold(String::new(), |mut text, chunk| async move {
+                if text.len() <= EXEC_OUTPUT_LIMIT {
                     text.push_str(&String::from_utf8_lossy(&chunk.into_bytes()));
-                    Ok(text)
-                });
+                }
+                Ok(text)
+            });
             output = self.call(what.clone(), CALL_TIMEOUT, collected).await?;
         }
         let inspected = self
