@@ -61,82 +61,41 @@ pub fn reconcile(
     observed: &Observed,
     options: &Options,
 ) -> Result<Plan, PlanError> {
-    for service in &options.replace {
-        if !desired.services.contains_key(service) {
-            let did_you_mean = desired
-                .services
-                .keys()
-                .filter(|name| strsim::levenshtein(name, service) <= 2)
-                .min_by_key(|name| strsim::levenshtein(name, service))
-                .cloned();
-            return Err(PlanError::UnknownReplace {
-                service: service.clone(),
-                did_you_mean,
-            });
-        }
-    }
+    check_replace(desired, options)?;
     let service_order =
         order::services(&desired.services).map_err(|services| PlanError::Cycle { services })?;
 
     let mut graph = Graph::default();
-    let networks = network_creates(desired, observed, &mut graph);
-    let volumes = volume_creates(desired, observed, &mut graph);
-    let images = image_steps(desired, observed, &mut graph);
-    let orphans = orphan_steps(desired, observed, &mut graph);
-
+    let before = Prerequisites {
+        networks: network_creates(desired, observed, &mut graph),
+        volumes: volume_creates(desired, observed, &mut graph),
+        images: image_steps(desired, observed, &mut graph),
+        orphans: orphan_steps(desired, observed, &mut graph),
+    };
     let records = records(observed);
     let mut service_steps: BTreeMap<&str, usize> = BTreeMap::new();
-    for name in &service_order {
-        let service = &desired.services[*name];
+    for name in service_order {
+        let service = &desired.services[name];
         let live: Vec<&LiveContainer> = observed
             .containers
             .iter()
             .filter(|c| c.service == service.name && c.role == service.role)
             .collect();
-        let forced = options.replace.contains(*name);
+        let forced = options.replace.contains(name);
         let step = service_step(desired, service, &live, &records, forced);
-
-        let mut after = orphans.clone();
-        after.extend(
-            service
-                .config
-                .networks
-                .keys()
-                .filter_map(|n| networks.get(n)),
-        );
-        after.extend(
-            service
-                .config
-                .mounts
-                .iter()
-                .filter_map(|m| volumes.get(&m.source)),
-        );
-        after.extend(images.get(&service.image.reference));
-        after.extend(
-            service
-                .depends_on
-                .iter()
-                .map(|d| service_steps[d.service.as_str()]),
-        );
-        let id = graph.push(after, StepKind::Service(step));
-        service_steps.insert(name, id);
+        let after = before.of(service, &service_steps);
+        service_steps.insert(name, graph.push(after, StepKind::Service(step)));
     }
     set_waits(desired, &service_steps, &mut graph);
-
-    let all_services: Vec<usize> = service_steps.values().copied().chain(orphans).collect();
+    let all_services: Vec<usize> = service_steps
+        .values()
+        .copied()
+        .chain(before.orphans)
+        .collect();
     network_deletes(desired, observed, &all_services, &mut graph);
 
-    let mut notes = Vec::new();
-    for volume in &observed.volumes {
-        if !desired.volumes.contains_key(&volume.name) {
-            notes.push(Note::VolumeKept {
-                name: volume.name.clone(),
-                service: volume.service.clone(),
-            });
-        }
-    }
+    let mut notes = volume_notes(desired, observed);
     notes.extend(strategy_notes(&graph.steps));
-
     let references = desired
         .services
         .values()
@@ -147,6 +106,78 @@ pub fn reconcile(
         steps: graph.steps,
         notes,
     })
+}
+
+/// `--replace` must name services of the spec.
+fn check_replace(desired: &Desired, options: &Options) -> Result<(), PlanError> {
+    let Some(unknown) = options
+        .replace
+        .iter()
+        .find(|service| !desired.services.contains_key(*service))
+    else {
+        return Ok(());
+    };
+    let did_you_mean = desired
+        .services
+        .keys()
+        .filter(|name| strsim::levenshtein(name, unknown) <= 2)
+        .min_by_key(|name| strsim::levenshtein(name, unknown))
+        .cloned();
+    Err(PlanError::UnknownReplace {
+        service: unknown.clone(),
+        did_you_mean,
+    })
+}
+
+/// The steps that come before services: what they need made, and orphans removed.
+struct Prerequisites {
+    networks: BTreeMap<String, usize>,
+    volumes: BTreeMap<String, usize>,
+    images: BTreeMap<String, usize>,
+    orphans: Vec<usize>,
+}
+
+impl Prerequisites {
+    /// The steps a service waits for: orphans gone (they may hold its ports), its
+    /// networks, volumes and image made, its dependencies done.
+    fn of(&self, service: &DesiredService, services: &BTreeMap<&str, usize>) -> Vec<usize> {
+        let networks = service
+            .config
+            .networks
+            .keys()
+            .filter_map(|n| self.networks.get(n));
+        let volumes = service
+            .config
+            .mounts
+            .iter()
+            .filter_map(|m| self.volumes.get(&m.source));
+        let image = self.images.get(&service.image.reference);
+        let dependencies = service
+            .depends_on
+            .iter()
+            .filter_map(|d| services.get(d.service.as_str()));
+        self.orphans
+            .iter()
+            .chain(networks)
+            .chain(volumes)
+            .chain(image)
+            .chain(dependencies)
+            .copied()
+            .collect()
+    }
+}
+
+/// Volumes the spec no longer mounts are kept, and said so.
+fn volume_notes(desired: &Desired, observed: &Observed) -> Vec<Note> {
+    observed
+        .volumes
+        .iter()
+        .filter(|volume| !desired.volumes.contains_key(&volume.name))
+        .map(|volume| Note::VolumeKept {
+            name: volume.name.clone(),
+            service: volume.service.clone(),
+        })
+        .collect()
 }
 
 /// Plans the removal of everything the stack owns; volumes only when asked.
