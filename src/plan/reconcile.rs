@@ -522,28 +522,31 @@ fn service_step(
 
     let mut changes = Vec::new();
     for replica in 1..=service.replicas {
-        let name = service.container_name(&desired.stack, replica);
+        let slot = Slot {
+            service,
+            name: service.container_name(&desired.stack, replica),
+            replica,
+            records,
+        };
         let candidates = by_replica.remove(&replica).unwrap_or_default();
         let keeper = candidates
             .iter()
             .filter(|c| current(c))
-            .min_by_key(|c| (c.name != name, c.state != State::Running, c.name.clone()))
+            .min_by_key(|c| {
+                (
+                    c.name != slot.name,
+                    c.state != State::Running,
+                    c.name.clone(),
+                )
+            })
             .copied();
-        let mut replica_changes = match keeper {
-            None if candidates.is_empty() => vec![create(service, name, replica)],
-            None => vec![replace(
-                service,
-                name,
-                replica,
-                &candidates,
-                None,
-                records,
-                forced,
-            )],
-            Some(keeper) => keep(service, name, replica, keeper, &candidates, records),
+        let replica_changes = match keeper {
+            None if candidates.is_empty() => vec![slot.create()],
+            None => vec![slot.replace(&candidates, None, forced)],
+            Some(keeper) => slot.keep(keeper, &candidates),
         };
         // Deletes of duplicates run with the other deletes, before any rename.
-        for change in replica_changes.drain(..) {
+        for change in replica_changes {
             match change.op {
                 ContainerOp::Delete { .. } => deletes.push(change),
                 ContainerOp::NoOp { .. }
@@ -568,57 +571,137 @@ fn service_step(
     }
 }
 
-fn create(service: &DesiredService, name: String, replica: u32) -> ContainerChange {
-    let reason = match service.role {
-        Role::Service => Reason::ReplicaMissing {
-            replica,
-            replicas: service.replicas,
-        },
-        Role::Gateway => Reason::Missing,
-    };
-    ContainerChange {
-        name,
-        replica: Some(replica),
-        op: ContainerOp::Create,
-        reasons: vec![reason],
-    }
-}
-
-/// Replaces the candidates of a replica; `reuse` is a candidate already current.
-fn replace(
-    service: &DesiredService,
+/// One replica of a service, as the spec names it.
+struct Slot<'a> {
+    service: &'a DesiredService,
     name: String,
     replica: u32,
-    old: &[&LiveContainer],
-    reuse: Option<&LiveContainer>,
-    records: &BTreeMap<&str, &str>,
-    forced: bool,
-) -> ContainerChange {
-    let primary = old
-        .iter()
-        .find(|c| c.name == name)
-        .or_else(|| old.first())
-        .copied();
-    let mut reasons = Vec::new();
-    if let Some(reuse) = reuse {
-        reasons.push(Reason::Resume {
-            name: reuse.name.clone(),
-        });
+    records: &'a BTreeMap<&'a str, &'a str>,
+}
+
+impl Slot<'_> {
+    fn change(&self, op: ContainerOp, reasons: Vec<Reason>) -> ContainerChange {
+        ContainerChange {
+            name: self.name.clone(),
+            replica: Some(self.replica),
+            op,
+            reasons,
+        }
     }
-    if forced {
-        reasons.push(Reason::Forced);
-    } else if let Some(primary) = primary {
-        reasons.extend(why_replace(service, primary));
+
+    /// No container holds the replica.
+    fn create(&self) -> ContainerChange {
+        let reason = match self.service.role {
+            Role::Service => Reason::ReplicaMissing {
+                replica: self.replica,
+                replicas: self.service.replicas,
+            },
+            Role::Gateway => Reason::Missing,
+        };
+        self.change(ContainerOp::Create, vec![reason])
     }
-    ContainerChange {
-        name,
-        replica: Some(replica),
-        op: ContainerOp::Replace {
-            order: service.replace_order,
-            old: old.iter().map(|c| existing(c, records)).collect(),
-            reuse: reuse.map(|c| existing(c, records)),
-        },
-        reasons,
+
+    /// Replaces the `old` containers of the replica; `reuse` already has the new
+    /// configuration.
+    fn replace(
+        &self,
+        old: &[&LiveContainer],
+        reuse: Option<&LiveContainer>,
+        forced: bool,
+    ) -> ContainerChange {
+        let primary = old
+            .iter()
+            .find(|c| c.name == self.name)
+            .or_else(|| old.first())
+            .copied();
+        let mut reasons = Vec::new();
+        if let Some(reuse) = reuse {
+            reasons.push(Reason::Resume {
+                name: reuse.name.clone(),
+            });
+        }
+        if forced {
+            reasons.push(Reason::Forced);
+        } else if let Some(primary) = primary {
+            reasons.extend(why_replace(self.service, primary));
+        }
+        let op = ContainerOp::Replace {
+            order: self.service.replace_order,
+            old: old.iter().map(|c| existing(c, self.records)).collect(),
+            reuse: reuse.map(|c| existing(c, self.records)),
+        };
+        self.change(op, reasons)
+    }
+
+    /// The replica has a current container: delete the others, bring the keeper in line.
+    fn keep(&self, keeper: &LiveContainer, candidates: &[&LiveContainer]) -> Vec<ContainerChange> {
+        let others: Vec<&LiveContainer> = candidates
+            .iter()
+            .filter(|c| c.id != keeper.id)
+            .copied()
+            .collect();
+        if keeper.name != self.name && others.iter().any(|c| c.name == self.name) {
+            // An interrupted replacement: its new container is used only when it runs; one
+            // that never started may lack its files, so it goes with the old ones.
+            let change = match keeper.state {
+                State::Running => self.replace(&others, Some(keeper), false),
+                State::Created
+                | State::Paused
+                | State::Restarting
+                | State::Exited
+                | State::Removing
+                | State::Dead => self.replace(candidates, None, false),
+            };
+            return vec![change];
+        }
+
+        let mut changes: Vec<ContainerChange> = others
+            .iter()
+            .map(|c| {
+                let reason = Reason::Duplicate {
+                    kept: self.name.clone(),
+                };
+                delete(c, self.records, reason)
+            })
+            .collect();
+        let (steps, reasons) = self.in_place(keeper);
+        let container = existing(keeper, self.records);
+        let op = if steps.is_empty() {
+            ContainerOp::NoOp { container }
+        } else {
+            ContainerOp::Update { container, steps }
+        };
+        changes.push(self.change(op, reasons));
+        changes
+    }
+
+    /// What a current container needs in place: its name, its files, a start.
+    fn in_place(&self, keeper: &LiveContainer) -> (Vec<InPlace>, Vec<Reason>) {
+        let mut steps = Vec::new();
+        let mut reasons = Vec::new();
+        if keeper.name != self.name {
+            steps.push(InPlace::Rename);
+            reasons.push(Reason::Misnamed {
+                name: keeper.name.clone(),
+            });
+        }
+        let manifest = self.service.files.manifest();
+        let running = keeper.state == State::Running;
+        if diff::files_need_upload(&keeper.files, &manifest) {
+            steps.push(InPlace::Files { reload: running });
+            reasons.extend(diff::files(&keeper.files, &manifest));
+        } else if keeper.state == State::Created && !manifest.is_empty() {
+            // Created but never started: an apply stopped between create and upload may
+            // have left it without its files, so they go up again before the start.
+            steps.push(InPlace::Files { reload: false });
+        }
+        if matches!(keeper.state, State::Created | State::Exited) {
+            steps.push(InPlace::Start);
+            reasons.push(Reason::NotRunning {
+                state: keeper.state,
+            });
+        }
+        (steps, reasons)
     }
 }
 
@@ -638,79 +721,4 @@ fn why_replace(service: &DesiredService, old: &LiveContainer) -> Vec<Reason> {
         before: old.config_hash.clone(),
         after: service.config.hash(),
     }]
-}
-
-/// A replica with a current container: delete the others, bring the keeper in line.
-fn keep(
-    service: &DesiredService,
-    name: String,
-    replica: u32,
-    keeper: &LiveContainer,
-    candidates: &[&LiveContainer],
-    records: &BTreeMap<&str, &str>,
-) -> Vec<ContainerChange> {
-    let others: Vec<&LiveContainer> = candidates
-        .iter()
-        .filter(|c| c.id != keeper.id)
-        .copied()
-        .collect();
-    if keeper.name != name && others.iter().any(|c| c.name == name) {
-        // An interrupted replacement: its new container is used only when it runs; one
-        // that never started may lack its files, so it goes with the old ones.
-        let (old, reuse) = match keeper.state {
-            State::Running => (others.as_slice(), Some(keeper)),
-            State::Created
-            | State::Paused
-            | State::Restarting
-            | State::Exited
-            | State::Removing
-            | State::Dead => (candidates, None),
-        };
-        return vec![replace(service, name, replica, old, reuse, records, false)];
-    }
-
-    let mut changes: Vec<ContainerChange> = others
-        .iter()
-        .map(|c| {
-            let reason = Reason::Duplicate { kept: name.clone() };
-            delete(c, records, reason)
-        })
-        .collect();
-    let mut steps = Vec::new();
-    let mut reasons = Vec::new();
-    if keeper.name != name {
-        steps.push(InPlace::Rename);
-        reasons.push(Reason::Misnamed {
-            name: keeper.name.clone(),
-        });
-    }
-    let manifest = service.files.manifest();
-    let running = keeper.state == State::Running;
-    if diff::files_need_upload(&keeper.files, &manifest) {
-        steps.push(InPlace::Files { reload: running });
-        reasons.extend(diff::files(&keeper.files, &manifest));
-    } else if keeper.state == State::Created && !manifest.is_empty() {
-        // Created but never started: an apply stopped between create and upload may have
-        // left it without its files, so they go up again before the start.
-        steps.push(InPlace::Files { reload: false });
-    }
-    if matches!(keeper.state, State::Created | State::Exited) {
-        steps.push(InPlace::Start);
-        reasons.push(Reason::NotRunning {
-            state: keeper.state,
-        });
-    }
-    let container = existing(keeper, records);
-    let op = if steps.is_empty() {
-        ContainerOp::NoOp { container }
-    } else {
-        ContainerOp::Update { container, steps }
-    };
-    changes.push(ContainerChange {
-        name,
-        replica: Some(replica),
-        op,
-        reasons,
-    });
-    changes
 }
