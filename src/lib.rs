@@ -3,7 +3,11 @@
 //! The data flows one way: `spec` (parse, merge, check) produces a typed [`spec::Stack`],
 //! and every later step reads it.
 
+pub mod apply;
 pub mod cli;
+pub mod desired;
+pub mod engine;
+pub mod plan;
 pub mod render;
 pub mod scan;
 pub mod spec;

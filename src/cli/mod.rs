@@ -5,10 +5,15 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod apply;
+mod destroy;
 pub mod output;
+mod plan;
 mod render;
 mod scan;
 mod schema;
+mod stack;
+mod status;
 mod validate;
 
 /// Makes a Docker host match a stack spec.
@@ -82,6 +87,14 @@ pub enum Command {
     Scan(scan::ScanArgs),
     /// Write the generated files (compose, nginx, monitoring) or check they are current.
     Render(render::RenderArgs),
+    /// Show what apply would change in the engine, and why.
+    Plan(plan::PlanArgs),
+    /// Make the engine match the spec, or carry out a saved plan.
+    Apply(apply::ApplyArgs),
+    /// Remove everything the stack owns (volumes only with `--volumes`).
+    Destroy(destroy::DestroyArgs),
+    /// Show each service's replicas, health, image and drift from the spec.
+    Status(status::StatusArgs),
 }
 
 /// Parses the process's arguments and runs the command. Usage errors exit 1, like every
@@ -104,17 +117,22 @@ pub fn main() -> ExitCode {
 }
 
 /// Developer logs go to stderr through tracing: `RUST_LOG` wins, else `-v`/`-vv`.
+///
+/// bollard and the HTTP stack are capped at `info` whatever is asked: at `trace` bollard
+/// logs request bodies, and a container's create body carries its secret values.
 fn init_tracing(global: &Global) {
-    let default = match (global.quiet, global.verbose) {
+    let ours = match (global.quiet, global.verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
-        (false, 1) => "stackwright=debug",
-        (false, _) => "stackwright=trace",
+        (false, 1) => "debug",
+        (false, _) => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let base = std::env::var("RUST_LOG").unwrap_or_else(|_| format!("stackwright={ours}"));
+    let filter = ["bollard", "hyper", "hyper_util", "h2", "rustls", "tower"]
+        .iter()
+        .fold(base, |filter, quiet| format!("{filter},{quiet}=info"));
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
         .with_ansi(output::color_stderr(global.color))
         .try_init();
@@ -128,5 +146,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Schema(args) => schema::run(&global, args),
         Command::Scan(args) => scan::run(&global, args),
         Command::Render(args) => render::run(&global, args),
+        Command::Plan(args) => plan::run(&global, args),
+        Command::Apply(args) => apply::run(&global, args),
+        Command::Destroy(args) => destroy::run(&global, args),
+        Command::Status(args) => status::run(&global, args),
     }
 }

@@ -1,0 +1,163 @@
+//! Secret values: read at apply time from the environment or a file, handed only to the
+//! engine's create call, never printed, logged or stored.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::desired::EnvEntry;
+use crate::plan::{Plan, StepKind};
+
+/// A secret reference: its name and the file that holds it, if any.
+type Key = (String, Option<String>);
+
+/// The resolved values of every secret a plan needs.
+#[derive(Default, Clone)]
+pub struct Secrets {
+    values: BTreeMap<Key, String>,
+}
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The names are not secret; the values never leave this type except into `env`.
+        f.debug_list()
+            .entries(self.values.keys().map(|(name, _)| name))
+            .finish()
+    }
+}
+
+/// A secret that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    /// The environment variable is not set.
+    #[error(
+        "secret `{name}` is not set: the environment variable `{name}` is missing\n\
+         hint: export `{name}`, or give the secret a `file:`"
+    )]
+    NotSet {
+        /// The secret's name.
+        name: String,
+    },
+    /// The file cannot be read.
+    #[error("secret `{name}`: cannot read `{file}`: {message}")]
+    File {
+        /// The secret's name.
+        name: String,
+        /// The file.
+        file: String,
+        /// Why.
+        message: String,
+    },
+}
+
+impl Secrets {
+    /// Reads every secret the plan's containers need; reports all that are missing.
+    pub fn resolve(plan: &Plan) -> Result<Self, Vec<SecretError>> {
+        let mut secrets = Self::default();
+        let mut errors = Vec::new();
+        for step in &plan.steps {
+            let StepKind::Service(service) = &step.kind else {
+                continue;
+            };
+            let Some(desired) = &service.desired else {
+                continue;
+            };
+            for entry in desired.config.env.values() {
+                let EnvEntry::Secret { name, file } = entry else {
+                    continue;
+                };
+                let key = (name.clone(), file.clone());
+                if secrets.values.contains_key(&key) {
+                    continue;
+                }
+                match read(name, file.as_deref()) {
+                    Ok(value) => {
+                        secrets.values.insert(key, value);
+                    }
+                    Err(err) => {
+                        if !errors.contains(&err) {
+                            errors.push(err);
+                        }
+                    }
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(secrets)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The `KEY=VALUE` environment of a container, secrets filled in.
+    pub fn environment(&self, env: &BTreeMap<String, EnvEntry>) -> Vec<String> {
+        env.iter()
+            .map(|(key, entry)| match entry {
+                EnvEntry::Value(value) => format!("{key}={value}"),
+                EnvEntry::Secret { name, file } => {
+                    let value = self
+                        .values
+                        .get(&(name.clone(), file.clone()))
+                        .map(String::as_str)
+                        .unwrap_or_default();
+                    format!("{key}={value}")
+                }
+            })
+            .collect()
+    }
+}
+
+/// Reads one secret: the file when given (one trailing newline dropped), else the
+/// environment variable of the same name.
+fn read(name: &str, file: Option<&str>) -> Result<String, SecretError> {
+    if let Some(file) = file {
+        let text =
+            std::fs::read_to_string(PathBuf::from(file)).map_err(|err| SecretError::File {
+                name: name.to_string(),
+                file: file.to_string(),
+                message: err.to_string(),
+            })?;
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        return Ok(text.strip_suffix('\r').unwrap_or(text).to_string());
+    }
+    std::env::var(name).map_err(|_| SecretError::NotSet {
+        name: name.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_secret_loses_one_trailing_newline_and_shows_no_value_in_debug() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "s3cr3t-value\n").unwrap();
+        let file = path.display().to_string();
+        let value = read("TOKEN", Some(&file)).unwrap();
+        assert_eq!(value, "s3cr3t-value");
+
+        let mut secrets = Secrets::default();
+        secrets
+            .values
+            .insert(("TOKEN".into(), Some(file.clone())), value);
+        assert!(!format!("{secrets:?}").contains("s3cr3t"));
+        let env = BTreeMap::from([(
+            "T".to_string(),
+            EnvEntry::Secret {
+                name: "TOKEN".into(),
+                file: Some(file),
+            },
+        )]);
+        assert_eq!(secrets.environment(&env), ["T=s3cr3t-value"]);
+    }
+
+    #[test]
+    fn a_missing_secret_names_the_variable_to_set() {
+        let err = read("STACKWRIGHT_TEST_SURELY_UNSET", None).unwrap_err();
+        assert!(err.to_string().starts_with(
+            "secret `STACKWRIGHT_TEST_SURELY_UNSET` is not set: the environment variable"
+        ));
+    }
+}

@@ -1,0 +1,67 @@
+//! `stackwright plan`: show what apply would change, optionally save it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::stack::{self, Failure};
+use super::{Global, OutputFormat, SpecFiles};
+use crate::plan::{self, Options, PlanJson, SavedPlan};
+
+/// Arguments of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The spec files.
+    #[command(flatten)]
+    pub spec: SpecFiles,
+    /// Exit 0 when nothing would change, 2 when something would, 1 on errors.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Save the plan to this file; `stackwright apply FILE` carries it out.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// How to print the plan.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+    /// Replace this service's containers even when they match the spec; repeatable.
+    #[arg(long, value_name = "SERVICE")]
+    pub replace: Vec<String>,
+}
+
+/// Runs `plan`.
+pub fn run(global: &Global, args: PlanArgs) -> ExitCode {
+    stack::run(plan(global, args))
+}
+
+async fn plan(global: &Global, args: PlanArgs) -> Result<ExitCode, Failure> {
+    let spec = stack::load(&args.spec, global)?;
+    let engine = stack::connect().await?;
+    let (desired, observed) = stack::read(&engine, &spec, stack::gateway_files()).await?;
+    let options = Options {
+        replace: args.replace.iter().cloned().collect(),
+    };
+    let plan = plan::reconcile(&desired, &observed, &options).map_err(|err| err.to_string())?;
+    tracing::debug!(calls = engine.calls(), "engine calls");
+
+    match args.output {
+        OutputFormat::Human => print!("{}", plan::render(&plan)),
+        OutputFormat::Json => println!("{}", PlanJson::new(&plan).to_json()),
+    }
+    if let Some(path) = &args.out {
+        SavedPlan::new(&plan)
+            .write(path)
+            .map_err(|err| err.to_string())?;
+        if args.output == OutputFormat::Human {
+            println!(
+                "\nSaved the plan to {}; `stackwright apply {}` carries it out.",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    if args.detailed_exitcode && !plan.is_empty() {
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
