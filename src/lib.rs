@@ -4,6 +4,8 @@
 //! and every later step reads it.
 
 pub mod cli;
+pub mod load;
 pub mod render;
+pub mod report;
 pub mod spec;
 pub mod topology;
