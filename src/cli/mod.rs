@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod loadtest;
 mod schema;
 mod validate;
 
@@ -75,6 +76,8 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Print the JSON Schema of the spec.
     Schema(schema::SchemaArgs),
+    /// Send load to the stack (a spec scenario) or to a URL, and judge it against thresholds.
+    Loadtest(Box<loadtest::LoadtestArgs>),
 }
 
 /// Runs the parsed command line and returns the process's exit status.
@@ -83,5 +86,6 @@ pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Validate(args) => validate::run(&global, args),
         Command::Schema(args) => schema::run(&global, args),
+        Command::Loadtest(args) => loadtest::run(&global, *args),
     }
 }
