@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::Global;
+use super::{Global, SpecFiles};
 use crate::load::config::DEFAULT_OPEN_CONNECTIONS;
 use crate::load::{self, LoadConfig, LoadReport, Model, Overrides, Progress, Target};
 use crate::spec::values::{Duration as SpecDuration, Rate};
@@ -34,14 +34,9 @@ pub struct LoadtestArgs {
     /// Ad hoc target, e.g. `http://127.0.0.1:8080/health`; omit it to run `--scenario`.
     #[arg(value_name = "URL", required_unless_present = "scenario")]
     pub url: Option<String>,
-    /// A spec file, with `--scenario`; repeat to merge several in order.
-    #[arg(
-        short = 'f',
-        long = "file",
-        value_name = "FILE",
-        default_value = "stackwright.yaml"
-    )]
-    pub files: Vec<PathBuf>,
+    /// The spec files, read with `--scenario`.
+    #[command(flatten)]
+    pub spec: SpecFiles,
     /// The spec scenario to run (from `loadtest.scenarios`).
     #[arg(long, value_name = "NAME", conflicts_with = "url")]
     pub scenario: Option<String>,
@@ -217,7 +212,7 @@ fn scenario(args: &LoadtestArgs) -> Result<LoadConfig, Failure> {
     let Some(name) = &args.scenario else {
         return Err(Failure::new("give a URL or `--scenario NAME`", None));
     };
-    let loaded = crate::spec::load(&args.files).map_err(|e| Failure::new(e, None))?;
+    let loaded = crate::spec::load(&args.spec.files).map_err(|e| Failure::new(e, None))?;
     let overrides = Overrides {
         target: args.target.clone(),
         duration: args.duration.map(SpecDuration::std),
@@ -379,10 +374,11 @@ impl Display {
                 bar.set_message(line(progress, rates.per_second(progress)));
             }
             Self::Plain(rates) => {
+                // The interval's first tick comes at the start: it only sets the baseline.
+                let rate = rates.per_second(progress);
                 if progress.elapsed < Duration::from_millis(100) {
                     return;
                 }
-                let rate = rates.per_second(progress);
                 eprintln!(
                     "[{:>4}s] {}",
                     progress.elapsed.as_secs(),

@@ -465,6 +465,12 @@ fn scenario_model(
         (Some(_), Some(_)) => Err(bad("sets both `users` and `rate`; choose one")),
         (None, None) => Err(bad("sets neither `users` nor `rate`")),
         (Some(users), None) => {
+            if overrides.connections.is_some() {
+                return Err(bad(
+                    "is a closed model, where each user holds one connection; \
+                     `--connections` applies only to an open model (`rate`)",
+                ));
+            }
             if scenario.start_rate.is_some() {
                 return Err(bad(
                     "sets `start_rate`, which only an open model (`rate`) uses",

@@ -6,7 +6,7 @@ use crate::report::svg::{LineChart, Series};
 
 use super::histogram;
 use super::report::{LoadReport, ModelReport};
-use super::summary::{ms, thousands};
+use super::summary::{model, ms, thousands};
 
 /// The page for `report`.
 pub fn page(report: &LoadReport) -> Page {
@@ -58,29 +58,6 @@ fn facts(page: &mut Page, report: &LoadReport) {
         page.fact("runs merged", &report.sources.to_string());
     }
     page.fact("written by", &report.tool);
-}
-
-fn model(model: &ModelReport) -> String {
-    match model {
-        ModelReport::Closed {
-            users,
-            ramp_s,
-            think_time_s,
-        } => format!("closed: {users} users, ramp {ramp_s} s, think time {think_time_s} s"),
-        ModelReport::Open {
-            rate_per_s,
-            start_rate_per_s,
-            ramp_s,
-            connections,
-        } => {
-            let ramp = if *ramp_s > 0.0 {
-                format!(" (from {start_rate_per_s} req/s over {ramp_s} s)")
-            } else {
-                String::new()
-            };
-            format!("open: {rate_per_s} req/s{ramp}, up to {connections} connections")
-        }
-    }
 }
 
 fn banner(page: &mut Page, report: &LoadReport) {

@@ -27,6 +27,9 @@ pub const LATE: Duration = Duration::from_millis(10);
 /// stall at a high rate cannot pile up unbounded memory.
 const MAX_PENDING: u32 = 50_000;
 
+/// How long past the hard stop the last requests get to record their outcome.
+const SETTLE: Duration = Duration::from_millis(500);
+
 /// Idle connections, reused last-in first-out so that only as many stay warm as the load
 /// needs; and the permits that bound how many exist at once.
 struct Pool {
@@ -90,7 +93,9 @@ pub(super) async fn run(context: Arc<Context>, schedule: Schedule, connections: 
             .fetch_add(never, Ordering::Relaxed);
     }
 
-    let bound = tokio::time::Instant::from_std(context.hard_stop);
+    // Every request ends by the hard stop; the margin lets the last ones write down
+    // their outcome before the report is added up.
+    let bound = tokio::time::Instant::from_std(context.hard_stop + SETTLE);
     let _ = timeout_at(bound, pending.acquire_many(MAX_PENDING)).await;
 }
 

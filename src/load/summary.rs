@@ -79,12 +79,17 @@ pub fn render(report: &LoadReport) -> String {
 }
 
 fn describe(report: &LoadReport) -> String {
-    let sources = if report.sources > 1 {
-        format!(", {} runs merged", report.sources)
+    let model = model(&report.model);
+    if report.sources > 1 {
+        format!("{model}, {} runs merged", report.sources)
     } else {
-        String::new()
-    };
-    match &report.model {
+        model
+    }
+}
+
+/// How load was offered, in words: `closed model, 100 users, ramp 1m`.
+pub fn model(model: &ModelReport) -> String {
+    match model {
         ModelReport::Closed {
             users,
             ramp_s,
@@ -96,7 +101,7 @@ fn describe(report: &LoadReport) -> String {
                 String::new()
             };
             format!(
-                "closed model, {} users, ramp {}{think}{sources}",
+                "closed model, {} users, ramp {}{think}",
                 thousands(u64::from(*users)),
                 seconds(*ramp_s)
             )
@@ -117,7 +122,7 @@ fn describe(report: &LoadReport) -> String {
                 String::new()
             };
             format!(
-                "open model, {}/s{ramp}, up to {} connections{sources}",
+                "open model, {}/s{ramp}, up to {} connections",
                 decimal(*rate_per_s),
                 thousands(u64::from(*connections))
             )

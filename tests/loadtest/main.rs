@@ -567,3 +567,62 @@ impl Pixels {
 fn distance(a: [u8; 3], b: [u8; 3]) -> u32 {
     a.iter().zip(b).map(|(x, y)| u32::from(x.abs_diff(y))).sum()
 }
+
+/// Runs `stackwright loadtest ARGS...` under a shell that first sets the open-files limits.
+fn loadtest_with_limits(soft: u32, hard: u32, args: &[&str]) -> Output {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!(
+            "ulimit -Sn {soft} && ulimit -Hn {hard} && exec \"$0\" loadtest \"$@\""
+        ))
+        .arg(BINARY)
+        .args(args);
+    run_bounded(&mut command, Duration::from_secs(60))
+}
+
+#[test]
+fn a_low_open_files_limit_is_raised_to_the_hard_limit() {
+    let server = TestServer::start(Behavior::default());
+    let output = loadtest_with_limits(
+        256,
+        4096,
+        &[
+            &server.url(),
+            "--users",
+            "500",
+            "--ramp",
+            "500ms",
+            "--think-time",
+            "200ms",
+            "--duration",
+            "1s",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("raised the open-files limit from 256 to 4096 (hard limit 4096)"),
+        "{stderr}"
+    );
+    assert_eq!(server.connections(), 500);
+}
+
+#[test]
+fn an_open_files_hard_limit_too_low_is_refused_with_the_numbers() {
+    let server = TestServer::start(Behavior::default());
+    let output = loadtest_with_limits(
+        256,
+        512,
+        &[&server.url(), "--users", "1000", "--duration", "1s"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: 1000 connections need about 1064 open files, but the open-files limit is 256 \
+         and the hard limit 512\n  help: raise the hard limit (`ulimit -Hn` as root, \
+         `LimitNOFILE=` in a systemd unit, `--ulimit nofile=` for a container) or run fewer \
+         users or connections\n"
+    );
+    assert_eq!(server.answered(), 0);
+}
