@@ -350,7 +350,7 @@ impl Display {
             return Self::Plain(rates);
         }
         let bar = ProgressBar::new(config.duration.as_millis() as u64);
-        let style = ProgressStyle::with_template("{spinner} {elapsed:>4} [{bar:30}] {msg}")
+        let style = ProgressStyle::with_template("{spinner} {elapsed:>4} [{bar:20}] {wide_msg}")
             .map(|s| s.progress_chars("=> "))
             .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
