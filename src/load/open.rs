@@ -70,7 +70,10 @@ pub(super) async fn run(context: Arc<Context>, schedule: Schedule, connections: 
         if due > Instant::now() && !context.sleep_until(due).await {
             break;
         }
+        // A request due before the deadline goes out even when the timetable runs late;
+        // the deadline only ends a wait for room.
         let permit = tokio::select! {
+            biased;
             permit = pending.clone().acquire_owned() => permit.ok(),
             () = sleep_until(context.deadline.into()) => None,
             () = context.stop.cancelled() => None,
