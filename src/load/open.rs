@@ -1,8 +1,8 @@
 //! The open model: requests started on a timetable whether or not earlier ones returned,
 //! over a bounded pool of keep-alive connections.
 //!
-//! Each request's latency counts from the moment the timetable said it was due, not from
-//! when it went out. When the server stalls, the requests due meanwhile wait for a
+//! Each request's latency counts from the moment the timetable said it was due (or from
+//! its send, when the timer let it go a moment early), not from when it went out late. When the server stalls, the requests due meanwhile wait for a
 //! connection and carry that wait in their latency, so the stall shows in the percentiles
 //! instead of being skipped over (the "coordinated omission" a closed loop suffers).
 //! A send that starts more than [`LATE`] after its due time is counted as behind schedule.
@@ -21,6 +21,12 @@ use super::schedule::Schedule;
 /// How late a send may start before it counts as behind schedule: above timer and
 /// scheduling jitter on a busy machine, well below any latency worth reporting.
 pub const LATE: Duration = Duration::from_millis(10);
+
+/// How early the timetable wakes before a request is due. tokio's timers fire on
+/// millisecond ticks and often a tick late; a request is dispatched up to this early, and
+/// its latency then counts from its send rather than its due time, so the timer's own
+/// lateness never adds to the latencies reported.
+const EARLY: Duration = Duration::from_millis(2);
 
 /// The most requests waiting for a connection or in flight at once. Past this the
 /// timetable itself waits (the waiting shows as sends behind schedule), so that a long
@@ -67,7 +73,8 @@ pub(super) async fn run(context: Arc<Context>, schedule: Schedule, connections: 
             break;
         }
         let due = context.start + due;
-        if due > Instant::now() && !context.sleep_until(due).await {
+        let wake = due.checked_sub(EARLY).unwrap_or(due);
+        if wake > Instant::now() && !context.sleep_until(wake).await {
             break;
         }
         // A request due before the deadline goes out even when the timetable runs late;
@@ -122,6 +129,9 @@ async fn send(
     };
 
     let sent = Instant::now();
+    // Late: the wait counts, from the due time. Early (by the timer's slack at most): the
+    // request's own time counts, from the send.
+    let from = sent.min(due);
     let lag = sent.saturating_duration_since(due);
     if lag > LATE {
         live.behind_schedule.fetch_add(1, Ordering::Relaxed);
@@ -135,7 +145,7 @@ async fn send(
     let done = Instant::now();
     context
         .recorder
-        .record(sequence as usize, kind, &outcome, done - due, done);
+        .record(sequence as usize, kind, &outcome, done - from, done);
     if let Some(conn) = conn {
         pool.give_back(conn);
     }

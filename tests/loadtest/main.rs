@@ -452,7 +452,7 @@ fn the_uns_light_scenario_runs_shortened_against_a_local_target() {
 fn the_html_report_opens_in_headless_chromium_and_shows_its_charts() {
     let scratch = Scratch::new("html");
     let server = TestServer::start(Behavior {
-        stall: Some((Duration::from_secs(1), Duration::from_millis(50))),
+        stall: Some((Duration::from_secs(1), Duration::from_millis(200))),
         ..Behavior::default()
     });
     let html = scratch.path("report.html");
