@@ -32,7 +32,10 @@ OHA=${OHA:-$(command -v oha || true)}
 for tool in nginx wrk python3 "$STACKWRIGHT"; do
   command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
 done
-[ -n "$OHA" ] && [ -x "$OHA" ] || { echo "missing: oha (cargo install oha --locked; OHA=path)" >&2; exit 1; }
+if [ -z "$OHA" ] || [ ! -x "$OHA" ]; then
+  echo "missing: oha (cargo install oha --locked; OHA=path)" >&2
+  exit 1
+fi
 
 # Every tool and nginx need one descriptor per connection, and a few more.
 ulimit -n "$(ulimit -Hn)"
@@ -42,10 +45,12 @@ if [ "$(ulimit -n)" -lt $((MANY + 100)) ]; then
 fi
 
 work=$(mktemp -d /tmp/sw-bench-loadtest.XXXXXX)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
 url="http://127.0.0.1:$port/index.html"
 mkdir -p "$work/www" "$work/logs"
-head -c 612 /dev/zero | tr '\0' 'x' > "$work/www/index.html"   # nginx's own welcome page is 612 bytes
+# As large as nginx's own welcome page.
+head -c 612 /dev/zero | tr '\0' 'x' > "$work/www/index.html"
 cat > "$work/nginx.conf" <<EOF
 worker_processes $NGINX_WORKERS;
 worker_rlimit_nofile $((MANY * 2 + 1000));
@@ -74,7 +79,7 @@ for _ in $(seq 50); do curl -fs "$url" >/dev/null 2>&1 && break; sleep 0.1; done
 measure() {
   local name=$1; shift
   /usr/bin/time -f "TIME %U %S %M" -o "$work/time" "$@" > "$work/out" 2>"$work/err" || true
-  python3 - "$name" "$work/out" "$work/time" <<'PY'
+  python3 - "$name" "$work/out" "$work/time" <<'PY' || { cat "$work/err" >&2; exit 1; }
 import json, re, sys
 name, out, timing = sys.argv[1], open(sys.argv[2]).read(), open(sys.argv[3]).read()
 user, system, rss = re.search(r"TIME (\S+) (\S+) (\d+)", timing).groups()
@@ -91,11 +96,18 @@ PY
 
 declare -A rps cpu rss
 run_wrk() { measure wrk wrk -t"$THREADS" -c"$1" -d"$2" "$url"; }
-run_oha() { measure oha "$OHA" --no-tui --output-format json --worker-threads "$THREADS" -c "$1" -z "$2" "$url"; }
-run_ours() { measure ours "$STACKWRIGHT" loadtest "$url" --threads "$THREADS" --users "$1" --duration "$2"; }
+run_oha() {
+  measure oha "$OHA" --no-tui --output-format json --worker-threads "$THREADS" -c "$1" -z "$2" \
+    "$url"
+}
+run_ours() {
+  measure ours "$STACKWRIGHT" loadtest "$url" --threads "$THREADS" --users "$1" --duration "$2"
+}
 
-echo "nginx $(nginx -v 2>&1 | sed 's/.*\///') on 127.0.0.1:$port, $NGINX_WORKERS worker(s); $(nproc) cores"
-echo "throughput: $CONNECTIONS connections, $THREADS thread(s), ${SECONDS_PER_RUN}s runs, $ROUNDS rounds"
+echo "nginx $(nginx -v 2>&1 | sed 's/.*\///') on 127.0.0.1:$port," \
+  "$NGINX_WORKERS worker(s); $(nproc) cores"
+echo "throughput: $CONNECTIONS connections, $THREADS thread(s)," \
+  "${SECONDS_PER_RUN}s runs, $ROUNDS rounds"
 for round in $(seq "$ROUNDS"); do
   for tool in wrk ours oha; do
     read -r requests seconds _ < <(run_$tool "$CONNECTIONS" "${SECONDS_PER_RUN}s")
@@ -106,21 +118,26 @@ for round in $(seq "$ROUNDS"); do
 done
 
 echo "peak memory: $MANY connections held for ${MEMORY_SECONDS}s, $MEMORY_ROUNDS rounds"
+ramp=$((MEMORY_SECONDS >= 10 ? 5 : 1))s
 for round in $(seq "$MEMORY_ROUNDS"); do
   for tool in wrk ours oha; do
     case $tool in
-      wrk) read -r _ _ kb < <(measure wrk wrk -t"$THREADS" -c"$MANY" -d"${MEMORY_SECONDS}s" "$url") ;;
+      wrk) read -r _ _ kb < <(measure wrk wrk -t"$THREADS" -c"$MANY" \
+             -d"${MEMORY_SECONDS}s" "$url") ;;
       oha) read -r _ _ kb < <(measure oha "$OHA" --no-tui --output-format json \
              --worker-threads "$THREADS" -c "$MANY" -z "${MEMORY_SECONDS}s" -q "$MANY" "$url") ;;
       ours) read -r _ _ kb < <(measure ours "$STACKWRIGHT" loadtest "$url" --threads "$THREADS" \
-             --users "$MANY" --ramp 5s --think-time 1s --duration "${MEMORY_SECONDS}s") ;;
+             --users "$MANY" --ramp "$ramp" --think-time 1s --duration "${MEMORY_SECONDS}s") ;;
     esac
     rss[$tool]+="$kb "
     echo "  round $round $tool: peak RSS $((kb / 1024)) MB"
   done
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+median() {
+  tr ' ' '\n' | grep -v '^$' | sort -g |
+    awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'
+}
 echo
 printf '%-12s %14s %16s %18s\n' tool "req/s (median)" "CPU s/10k req" "peak RSS, $MANY conns"
 for tool in wrk ours oha; do
@@ -128,5 +145,7 @@ for tool in wrk ours oha; do
     "$(echo "${rps[$tool]}" | median)" "$(echo "${cpu[$tool]}" | median)" \
     "$(python3 -c "print($(echo "${rss[$tool]}" | median) / 1024)")"
 done
-ours=$(echo "${rps[ours]}" | median); wrk=$(echo "${rps[wrk]}" | median); oha=$(echo "${rps[oha]}" | median)
+ours=$(echo "${rps[ours]}" | median)
+wrk=$(echo "${rps[wrk]}" | median)
+oha=$(echo "${rps[oha]}" | median)
 python3 -c "print(f'ratio ours/wrk {${ours}/${wrk}:.2f}x, ours/oha {${ours}/${oha}:.2f}x')"

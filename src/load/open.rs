@@ -2,9 +2,10 @@
 //! over a bounded pool of keep-alive connections.
 //!
 //! Each request's latency counts from the moment the timetable said it was due (or from
-//! its send, when the timer let it go a moment early), not from when it went out late. When the server stalls, the requests due meanwhile wait for a
-//! connection and carry that wait in their latency, so the stall shows in the percentiles
-//! instead of being skipped over (the "coordinated omission" a closed loop suffers).
+//! its send, when the timer let it go a moment early), not from when it went out late.
+//! When the server stalls, the requests due meanwhile wait for a connection and carry that
+//! wait in their latency, so the stall shows in the percentiles instead of being skipped
+//! over (the "coordinated omission" a closed loop suffers).
 //! A send that starts more than [`LATE`] after its due time is counted as behind schedule.
 
 use std::sync::atomic::Ordering;

@@ -216,7 +216,12 @@ pub async fn start(config: LoadConfig) -> Result<LoadRun, LoadError> {
         timeout: config.timeout,
         stop: CancellationToken::new(),
     });
-    tracing::debug!(target = %config.target.url, %addr, model = ?config.model, "load test starting");
+    tracing::debug!(
+        target = %config.target.url,
+        %addr,
+        model = ?config.model,
+        "load test starting"
+    );
 
     let task = match config.model {
         Model::Closed {
