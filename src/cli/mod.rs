@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod apply;
 mod destroy;
+mod loadtest;
 pub mod output;
 mod plan;
 mod render;
@@ -95,6 +96,8 @@ pub enum Command {
     Destroy(destroy::DestroyArgs),
     /// Show each service's replicas, health, image and drift from the spec.
     Status(status::StatusArgs),
+    /// Send load to the stack (a spec scenario) or to a URL, and judge it against thresholds.
+    Loadtest(Box<loadtest::LoadtestArgs>),
 }
 
 /// Parses the process's arguments and runs the command. Usage errors exit 1, like every
@@ -150,5 +153,6 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Apply(args) => apply::run(&global, args),
         Command::Destroy(args) => destroy::run(&global, args),
         Command::Status(args) => status::run(&global, args),
+        Command::Loadtest(args) => loadtest::run(&global, *args),
     }
 }
