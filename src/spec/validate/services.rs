@@ -196,7 +196,6 @@ fn health(service: &Service, path: &Path, report: &mut Report<'_>) {
         tcp,
         cmd,
         interval,
-        timeout,
         retries,
         ..
     } = health;
@@ -261,15 +260,6 @@ fn health(service: &Service, path: &Path, report: &mut Report<'_>) {
             "0 retries would mark every container unhealthy at once",
             "zero",
             "use 1 or more, e.g. `3`",
-        );
-    }
-    if timeout > interval && !interval.is_zero() {
-        report.warning(
-            "spec::health-timeout",
-            &at.key("timeout"),
-            format!("the health timeout {timeout} is longer than the interval {interval}"),
-            "longer than the interval",
-            "probes overlap; make the timeout shorter than the interval",
         );
     }
 }

@@ -117,10 +117,6 @@ fn service_rules_each_report_their_code() {
         "services:\n  web: { image: a, health: { cmd: [x], interval: 0s } }\n",
         "spec::out-of-range",
     );
-    warning(
-        "services:\n  web: { image: a, health: { cmd: [x], interval: 1s, timeout: 5s } }\n",
-        "spec::health-timeout",
-    );
     error(
         "services:\n  web: { image: a, volumes: { d: relative } }\n",
         "spec::bad-name",
