@@ -437,7 +437,7 @@ fn apply_killed_at(stack: &TestStack, marker: &str) -> bool {
 #[test]
 fn an_apply_killed_at_any_point_converges_on_the_next_run() {
     support::images::ensure(&["testhttp"]);
-    let stack = TestStack::new("swtc-kill");
+    let stack = TestStack::new("swtc-sigkill");
     let spec = |version: &str| {
         two_services(&stack.name, 3, "stackwright/testhttp").replace(
             "    port: 8080\n    health",
@@ -447,11 +447,11 @@ fn an_apply_killed_at_any_point_converges_on_the_next_run() {
     // From an empty engine, then during rolling replacements of a running stack.
     let points = [
         ("v1", "Created network"),
-        ("v1", "Created container swtc-kill-api-"),
-        ("v2", "Started container swtc-kill-api-1-next"),
-        ("v3", "Healthy container swtc-kill-api-1-next"),
-        ("v4", "Stopped container swtc-kill-api-1"),
-        ("v5", "Renaming container swtc-kill-api-2-next"),
+        ("v1", "Created container swtc-sigkill-api-"),
+        ("v2", "Started container swtc-sigkill-api-1-next"),
+        ("v3", "Healthy container swtc-sigkill-api-1-next"),
+        ("v4", "Stopped container swtc-sigkill-api-1"),
+        ("v5", "Renaming container swtc-sigkill-api-2-next"),
     ];
     for (version, marker) in points {
         stack.spec(&spec(version));
@@ -489,10 +489,10 @@ fn an_apply_killed_at_any_point_converges_on_the_next_run() {
         assert_eq!(
             names,
             [
-                "swtc-kill-api-1",
-                "swtc-kill-api-2",
-                "swtc-kill-api-3",
-                "swtc-kill-web-1"
+                "swtc-sigkill-api-1",
+                "swtc-sigkill-api-2",
+                "swtc-sigkill-api-3",
+                "swtc-sigkill-web-1"
             ],
             "after a kill at `{marker}`"
         );

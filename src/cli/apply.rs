@@ -39,6 +39,9 @@ pub struct ApplyArgs {
     /// Replace this service's containers even when they match the spec; repeatable.
     #[arg(long, value_name = "SERVICE")]
     pub replace: Vec<String>,
+    /// The scan gate.
+    #[command(flatten)]
+    pub gate: super::gate::GateArgs,
     /// How many container operations run at once.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_PARALLELISM)]
     pub parallelism: usize,
@@ -58,6 +61,16 @@ async fn apply(global: &Global, args: ApplyArgs) -> Result<ExitCode, Failure> {
         Some(_) => None,
         None => Some(stack::load(&args.spec, global)?),
     };
+    // A saved plan passed the gate when it was made: `plan --out` refuses to save one the
+    // gate refuses.
+    if let Some(spec) = &spec {
+        let asker = super::gate::Asker::Apply;
+        if super::gate::check(spec, &args.gate, asker, global.quiet).await?
+            == super::gate::Gate::Refused
+        {
+            return Ok(ExitCode::from(super::gate::EXIT_GATE_REFUSED));
+        }
+    }
     let name = match (&saved, &spec) {
         (Some(saved), _) => saved.plan.stack.clone(),
         (None, Some(spec)) => spec.name.clone(),

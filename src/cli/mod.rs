@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod apply;
 mod destroy;
+mod gate;
 mod loadtest;
 pub mod output;
 mod plan;

@@ -27,6 +27,9 @@ pub struct PlanArgs {
     /// Replace this service's containers even when they match the spec; repeatable.
     #[arg(long, value_name = "SERVICE")]
     pub replace: Vec<String>,
+    /// The scan gate, whose verdict the plan shows.
+    #[command(flatten)]
+    pub gate: super::gate::GateArgs,
 }
 
 /// Runs `plan`.
@@ -36,6 +39,15 @@ pub fn run(global: &Global, args: PlanArgs) -> ExitCode {
 
 async fn plan(global: &Global, args: PlanArgs) -> Result<ExitCode, Failure> {
     let spec = stack::load(&args.spec, global)?;
+    let gate =
+        super::gate::check(&spec, &args.gate, super::gate::Asker::Plan, global.quiet).await?;
+    if gate == super::gate::Gate::Refused && args.out.is_some() {
+        return Err(
+            "the scan gate refuses the stack's images, so the plan is not saved: \
+                    apply would refuse it"
+                .into(),
+        );
+    }
     let engine = stack::connect().await?;
     let (desired, observed) = stack::read(&engine, &spec, stack::gateway_files()).await?;
     let options = Options {

@@ -137,13 +137,14 @@ fn runtime(service: &Service, path: &Path, report: &mut Report<'_>) {
     for key in service.labels.keys() {
         let at = path.key("labels").key(key);
         report.key_name(&at, names::label_key(key));
-        if key.starts_with("dev.stackwright.") {
+        if key.starts_with("io.stackwright.") || key.starts_with("dev.stackwright.") {
             report.key_error(
                 "spec::reserved-label",
                 &at,
                 format!("label `{key}` is reserved"),
                 "reserved",
-                "Stackwright keeps its state in `dev.stackwright.*` labels; choose another prefix",
+                "Stackwright keeps its state in `io.stackwright.*` labels and marks its images \
+                 with `dev.stackwright.*`; choose another prefix",
             );
         }
     }
