@@ -634,3 +634,31 @@ fn a_missing_spec_file_is_an_error() {
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("absent.yaml"), "{}", run.stderr);
 }
+
+#[test]
+fn the_html_report_lists_the_verdict_in_one_self_contained_page() {
+    let work = Workdir::new();
+    let mut args = vec!["-f", "waivers.yaml", "--today", "2026-03-01", "--quiet"];
+    args.extend(report_args(&REFERENCE_REPORTS));
+    args.extend(["--html", "scan.html"]);
+    let run = work.scan(&args);
+    assert_eq!((run.code, run.stderr.as_str()), (4, ""));
+    let html = std::fs::read_to_string(work.path("scan.html")).expect("the page is written");
+    assert!(
+        html.starts_with("<!DOCTYPE html>"),
+        "{}",
+        &html[..80.min(html.len())]
+    );
+    assert!(html.contains("fail: at least one image fails the policy"));
+    assert!(
+        html.contains("CVE-2022-22965"),
+        "the failing finding is listed"
+    );
+    assert!(
+        html.contains("expired: waives nothing"),
+        "the waiver states are listed"
+    );
+    for fetch in ["src=\"http", "href=\"http", "<script src", "<link"] {
+        assert!(!html.contains(fetch), "the page fetches something: {fetch}");
+    }
+}

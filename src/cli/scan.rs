@@ -29,6 +29,9 @@ pub struct ScanArgs {
     /// Also write the verdict as a SARIF 2.1.0 log, for code-scanning UIs.
     #[arg(long, value_name = "FILE")]
     pub sarif: Option<PathBuf>,
+    /// Also write the verdict as a self-contained HTML page.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// Judge the images that have a report even when others have none and Trivy is not
     /// available; those are listed as not scanned.
     #[arg(long)]
@@ -79,6 +82,14 @@ pub fn run(global: &Global, args: ScanArgs) -> ExitCode {
         }
         if !global.quiet {
             eprintln!("Wrote the SARIF log to {}", path.display());
+        }
+    }
+    if let Some(path) = &args.html {
+        if let Err(err) = crate::report::write_html(path, &scan::html::page(&verdict)) {
+            return error(&err.to_string(), None);
+        }
+        if !global.quiet {
+            eprintln!("Wrote the HTML report to {}", path.display());
         }
     }
     exit_status(&args, &verdict)

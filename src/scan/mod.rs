@@ -6,6 +6,7 @@
 //! [`policy`] judges (pure, with "today" passed in); [`text`], [`verdict`] (JSON) and
 //! [`sarif`] print the one verdict three ways.
 
+pub mod html;
 pub mod images;
 pub mod policy;
 pub mod report;
