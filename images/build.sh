@@ -36,6 +36,9 @@ readonly SECURITY_MIRROR=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-
 readonly LOCK_FILE=${TMPDIR:-/tmp}/stackwright-images.lock
 
 verbose=0
+log_prefix=stackwright-images
+# shellcheck source=images/lib.sh
+source "$HERE/lib.sh"
 max_jobs=3
 started=$(date +%s%N)
 built=0
@@ -43,17 +46,6 @@ current=0
 work_dir=""
 declare -A hashes=() parents=() labels=() depths=()
 order=()
-
-die() {
-  echo "error: $*" >&2
-  exit 1
-}
-
-# Seconds since $1 (a `date +%s%N` value), with one decimal.
-elapsed() {
-  local ns=$(($(date +%s%N) - $1))
-  printf '%d.%ds' $((ns / 1000000000)) $((ns / 100000000 % 10))
-}
 
 cleanup() {
   if [[ -n ${status_dir:-} ]]; then rm -rf "$status_dir"; fi
@@ -75,25 +67,6 @@ all_names() {
 
 usage() {
   sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
-}
-
-# Runs a long step with its output in a log, shown only when it fails (or with --verbose).
-run_logged() {
-  local what=$1
-  shift
-  if ((verbose)); then
-    "$@" || die "$what failed (output above)"
-    return 0
-  fi
-  local log
-  log=$(mktemp "${TMPDIR:-/tmp}/stackwright-images.XXXXXX.log")
-  if ! "$@" >"$log" 2>&1; then
-    echo "--- last 60 lines of output: $what ---" >&2
-    tail -n 60 "$log" >&2
-    rm -f "$log"
-    die "$what failed (output above)"
-  fi
-  rm -f "$log"
 }
 
 # Makes debian:bookworm from Debian's archive: debootstrap, apt sources like a stock image,
@@ -266,18 +239,6 @@ build_one() {
     docker build --pull=false --force-rm --label "$HASH_LABEL=$hash" -t "$tag" "$HERE/$name"
   echo "Built    $tag in $(elapsed "$t0")"
   remove_if_dangling "${previous%% *}"
-}
-
-# Removes the image a build replaced once no tag names it, so rebuilds do not pile up; the
-# engine refuses while a container still uses it, and then it stays.
-remove_if_dangling() {
-  local id=$1
-  [[ -n $id ]] || return 0
-  local tags
-  tags=$(docker image inspect --format '{{len .RepoTags}}' "$id" 2>/dev/null || echo gone)
-  if [[ $tags == 0 ]]; then
-    docker image rm "$id" >/dev/null 2>&1 || true
-  fi
 }
 
 # Builds the images of one depth (whose parents are all current), up to $max_jobs at once.

@@ -32,17 +32,9 @@ readonly TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 
 verbose=0
 stage=""
-
-die() {
-  echo "error: $*" >&2
-  exit 1
-}
-
-# Seconds since $1 (a `date +%s%N` value), with one decimal.
-elapsed() {
-  local ns=$(($(date +%s%N) - $1))
-  printf '%d.%ds' $((ns / 1000000000)) $((ns / 100000000 % 10))
-}
+log_prefix=uns-backend-image
+# shellcheck source=images/lib.sh
+source "$ROOT/images/lib.sh"
 
 cleanup() {
   if [[ -n $stage && -d $stage ]]; then rm -rf "$stage"; fi
@@ -51,25 +43,6 @@ trap cleanup EXIT
 
 usage() {
   sed -n '2,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
-}
-
-# Runs a long step with its output in a log, shown only when it fails (or with --verbose).
-run_logged() {
-  local what=$1
-  shift
-  if ((verbose)); then
-    "$@" || die "$what failed (output above)"
-    return 0
-  fi
-  local log
-  log=$(mktemp "${TMPDIR:-/tmp}/uns-backend-image.XXXXXX.log")
-  if ! "$@" >"$log" 2>&1; then
-    echo "--- last 60 lines of output: $what ---" >&2
-    tail -n 60 "$log" >&2
-    rm -f "$log"
-    die "$what failed (output above)"
-  fi
-  rm -f "$log"
 }
 
 # The crate's version, from its manifest.
@@ -165,18 +138,6 @@ Docker engine)"
     -t "$ref" "$stage"
   echo "Built    $ref in $(elapsed "$t0")"
   remove_if_dangling "$previous"
-}
-
-# Removes the image this build replaced once no tag names it; the engine refuses while a
-# container still uses it (a stack mid-rollout), and then it stays.
-remove_if_dangling() {
-  local id=$1
-  [[ -n $id ]] || return 0
-  local tags
-  tags=$(docker image inspect --format '{{len .RepoTags}}' "$id" 2>/dev/null || echo gone)
-  if [[ $tags == 0 ]]; then
-    docker image rm "$id" >/dev/null 2>&1 || true
-  fi
 }
 
 main "$@"
