@@ -39,9 +39,7 @@ pub async fn execute(plan: &Plan, context: Context) -> Outcome {
         permits: Semaphore::new(context.parallelism.max(1)),
         images: Mutex::new(BTreeMap::new()),
         done: Mutex::new(Default::default()),
-        gateway: context
-            .gateway
-            .and_then(|files| super::gateway::Link::from_plan(plan, files)),
+        gateway: super::gateway::Link::from_plan(plan, context.gateway),
     });
 
     let mut status = vec![Status::Waiting; plan.steps.len()];

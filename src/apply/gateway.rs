@@ -11,7 +11,10 @@
 //! and the step fails with nginx's message.
 //!
 //! The link exists only when the gateway already runs and this apply keeps it; a gateway
-//! created by this apply starts after its routed services with the files of the plan.
+//! created by this apply starts after its routed services with the files of the plan. A
+//! saved plan carries no spec to render from: the gateway then keeps the plan's files and
+//! is reloaded as replicas start and once the service's step ends, so names are resolved
+//! again, but a replica about to stop cannot leave it first (nginx retries elsewhere).
 //!
 //! Caveat: a replica restarted by the engine outside an apply (its restart policy, a daemon
 //! restart) may come back on a new address. Until an apply touches that service, the gateway
@@ -30,7 +33,9 @@ use crate::plan::{ContainerOp, Existing, InPlace, Plan, StepKind};
 
 /// A running gateway that this apply keeps, and what it was last given.
 pub(super) struct Link {
-    files: Arc<dyn LiveFiles>,
+    /// Renders files for the running replicas; without it (a saved plan has no spec) the
+    /// gateway keeps the plan's files and is only reloaded, to resolve names again.
+    files: Option<Arc<dyn LiveFiles>>,
     gateway: DesiredService,
     container: Existing,
     routed: BTreeSet<String>,
@@ -43,17 +48,22 @@ struct LinkState {
     leaving: BTreeSet<String>,
     /// The files this apply last loaded into the gateway.
     loaded: Option<Manifest>,
+    /// Replicas started or stopped since the gateway last settled.
+    touched: bool,
 }
 
 impl Link {
     /// The link to the plan's gateway, when it runs and the plan keeps it running.
-    pub(super) fn from_plan(plan: &Plan, files: Arc<dyn LiveFiles>) -> Option<Self> {
+    pub(super) fn from_plan(plan: &Plan, files: Option<Arc<dyn LiveFiles>>) -> Option<Self> {
         let step = plan.steps.iter().find_map(|step| match &step.kind {
             StepKind::Service(service) if service.role == Role::Gateway => Some(service),
             StepKind::Service(_) | StepKind::Network(_) | StepKind::Volume(_) => None,
             StepKind::Image(_) => None,
         })?;
-        let gateway = step.desired.as_deref()?;
+        let gateway = step
+            .desired
+            .as_deref()
+            .filter(|g| !g.files.is_empty() && !g.files.reload.is_empty())?;
         let [change] = step.changes.as_slice() else {
             return None;
         };
@@ -109,10 +119,12 @@ impl Link {
             }
         }
 
-        let rendered = self
-            .files
-            .render_live(&backends)
-            .map_err(|message| ApplyError::GatewayFiles { message })?;
+        let rendered = match &self.files {
+            Some(files) => files
+                .render_live(&backends)
+                .map_err(|message| ApplyError::GatewayFiles { message })?,
+            None => self.gateway.files.clone(),
+        };
         let manifest = rendered.manifest();
         if !force && state.loaded.as_ref() == Some(&manifest) {
             return Ok(());
@@ -144,6 +156,7 @@ impl Shared {
             return Ok(());
         };
         let mut state = link.state.lock().await;
+        state.touched = true;
         let before = state.leaving.len();
         state.leaving.extend(names.into_iter().cloned());
         if state.leaving.len() == before {
@@ -173,20 +186,23 @@ impl Shared {
             return Ok(());
         };
         let mut state = link.state.lock().await;
+        state.touched = true;
         link.refresh(self, &mut state, true).await
     }
 
     /// Brings the gateway in line with the service's final replicas, once its step is done:
-    /// replacements carry their final names by then.
+    /// replacements carry their final names by then, so the gateway reloads to resolve
+    /// them even when its files did not change.
     pub(super) async fn gateway_settle(&self, service: &str) -> Result<(), ApplyError> {
         let Some(link) = self.link_for(service) else {
             return Ok(());
         };
         let mut state = link.state.lock().await;
-        if state.loaded.is_none() {
-            // Nothing of this service changed the gateway during this apply.
+        if !state.touched {
             return Ok(());
         }
-        link.refresh(self, &mut state, false).await
+        link.refresh(self, &mut state, true).await?;
+        state.touched = false;
+        Ok(())
     }
 }

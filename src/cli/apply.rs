@@ -88,7 +88,7 @@ async fn apply(global: &Global, args: ApplyArgs) -> Result<ExitCode, Failure> {
         (None, Some(spec)) => fresh_plan(&engine, spec, &args).await,
         (None, None) => Err("no plan and no spec to apply".into()),
     };
-    // Without the spec (a saved plan) the gateway is reloaded only in its own step.
+    // Without the spec (a saved plan) the gateway keeps the plan's files; see apply::gateway.
     let live = spec.as_ref().map(|spec| {
         let files: Arc<dyn LiveFiles> = Arc::new(stack::gateway_files(spec));
         files
