@@ -20,7 +20,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use config::{ContainerConfig, EnvEntry, HealthCheck, Mount, MountKind, PublishedPort};
+pub use config::{
+    ContainerConfig, EnvEntry, HealthCheck, Mount, MountKind, PublishedPort, SecretFile,
+};
 pub use files::{ConfigFiles, FileSet, Manifest, NoFiles};
 pub use image::{BuildPlan, Image, ImageIndex, ImageSource, LocalImage};
 

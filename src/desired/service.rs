@@ -132,6 +132,7 @@ pub(super) fn from_spec(
         labels: spec.labels.clone(),
         restart: restart(spec.restart).to_string(),
         stop_grace_secs: spec.stop_grace_period.map(|d| d.as_secs()),
+        secret_files: BTreeMap::new(),
         ports,
     };
     let rollout = spec.rollout.clone().unwrap_or_default();
@@ -243,6 +244,7 @@ pub(super) fn gateway(
         labels: BTreeMap::new(),
         restart: restart(RestartPolicy::UnlessStopped).to_string(),
         stop_grace_secs: None,
+        secret_files: BTreeMap::new(),
     };
     let because = format!("it publishes host port {}", port_list(&config.ports));
     Ok(DesiredService {
