@@ -273,7 +273,7 @@ pub(super) fn gateway(
 }
 
 /// The image of a service: built when `build` is given, else the reference.
-fn image(
+pub(super) fn image(
     stack: &Stack,
     service: &str,
     reference: Option<&str>,
@@ -313,7 +313,7 @@ fn image(
 }
 
 /// Stands in for an image that could not be described, so other problems still surface.
-fn placeholder_image() -> Image {
+pub(super) fn placeholder_image() -> Image {
     Image {
         reference: String::new(),
         source: ImageSource::Pull,
@@ -336,7 +336,11 @@ fn env(spec: &BTreeMap<String, EnvValue>) -> BTreeMap<String, EnvEntry> {
         .collect()
 }
 
-fn networks(stack: &Stack, networks: &[Network], alias: &str) -> BTreeMap<String, Vec<String>> {
+pub(super) fn networks(
+    stack: &Stack,
+    networks: &[Network],
+    alias: &str,
+) -> BTreeMap<String, Vec<String>> {
     networks
         .iter()
         .map(|network| {
@@ -358,7 +362,7 @@ fn health(spec: &Service) -> Option<HealthCheck> {
     })
 }
 
-fn protocol(protocol: Protocol) -> String {
+pub(super) fn protocol(protocol: Protocol) -> String {
     match protocol {
         Protocol::Tcp => "tcp".into(),
         Protocol::Udp => "udp".into(),
@@ -400,7 +404,7 @@ fn replace_order(spec: &Service, config: &ContainerConfig) -> (ReplaceOrder, Str
     (ReplaceOrder::CreateThenDelete, String::new())
 }
 
-fn port_list(ports: &[PublishedPort]) -> String {
+pub(super) fn port_list(ports: &[PublishedPort]) -> String {
     let list: Vec<String> = ports.iter().map(|p| p.published.to_string()).collect();
     list.join(", ")
 }
