@@ -86,12 +86,6 @@ pub fn gateway_name(stack: &str) -> String {
     format!("{stack}-gateway")
 }
 
-/// The container name of a monitoring part (one container, no replica number):
-/// `<stack>-<part>`.
-pub fn monitoring_name(stack: &str, part: &str) -> String {
-    format!("{stack}-{part}")
-}
-
 /// The DNS name under which all replicas of a service answer on the stack's networks.
 pub fn service_alias(service: &str) -> &str {
     service

@@ -166,9 +166,9 @@ fn prometheus_scrapes_every_target_and_a_changed_rule_reloads_it_in_place() {
     assert_eq!(
         names,
         [
-            "swtc-mon-live-alertmanager",
+            "swtc-mon-live-alertmanager-1",
             "swtc-mon-live-api-1",
-            "swtc-mon-live-prometheus",
+            "swtc-mon-live-prometheus-1",
         ]
     );
     for container in &containers {
@@ -199,7 +199,9 @@ fn prometheus_scrapes_every_target_and_a_changed_rule_reloads_it_in_place() {
     // A changed rule is uploaded and reloaded into the same container.
     let prometheus_id = |stack: &TestStack| {
         let containers = stack.service_containers();
-        let prometheus = containers.iter().find(|c| c.name.ends_with("-prometheus"));
+        let prometheus = containers
+            .iter()
+            .find(|c| c.name.ends_with("-prometheus-1"));
         prometheus.expect("Prometheus runs").id.clone()
     };
     let before = prometheus_id(&stack);
@@ -230,7 +232,7 @@ fn prometheus_scrapes_every_target_and_a_changed_rule_reloads_it_in_place() {
     assert_eq!(prometheus_id(&stack), before);
 
     // The token reached Alertmanager as a file, and no label anywhere.
-    let alertmanager = "swtc-mon-live-alertmanager";
+    let alertmanager = "swtc-mon-live-alertmanager-1";
     let path = format!("/run/secrets/{TOKEN_VAR}");
     let file = docker(&["exec", alertmanager, "cat", &path]);
     assert_eq!(file, token);

@@ -71,7 +71,8 @@ pub enum Role {
     Service,
     /// The gateway: one container named `<stack>-gateway`.
     Gateway,
-    /// A monitoring part (Prometheus, an exporter...): one container named `<stack>-<part>`.
+    /// A monitoring part (Prometheus, an exporter...): one replica, named like a service's
+    /// (`<stack>-<part>-1`), as Compose names it.
     Monitoring,
 }
 
@@ -88,9 +89,8 @@ impl Role {
     /// The engine-wide name of a replica of a part with this role.
     pub fn container_name(self, stack: &str, service: &str, replica: u32) -> String {
         match self {
-            Self::Service => topology::replica_name(stack, service, replica),
+            Self::Service | Self::Monitoring => topology::replica_name(stack, service, replica),
             Self::Gateway => topology::gateway_name(stack),
-            Self::Monitoring => topology::monitoring_name(stack, service),
         }
     }
 }

@@ -841,7 +841,7 @@ monitoring:
             ]
         );
         let prometheus = part(&desired, "prometheus");
-        assert_eq!(prometheus.container_name("uns", 1), "uns-prometheus");
+        assert_eq!(prometheus.container_name("uns", 1), "uns-prometheus-1");
         assert_eq!(prometheus.image.reference, "prom/prometheus:v2.53.0");
         let aliases: Vec<(&str, &[String])> = prometheus
             .config

@@ -584,7 +584,7 @@ fn monitoring_parts_are_planned_as_containers_of_the_stack() {
         does not exist yet
 
   # monitoring alertmanager
-    + container demo-alertmanager
+    + container demo-alertmanager-1
         does not exist yet
 
   # service api: 1 replica, rolling
@@ -592,7 +592,7 @@ fn monitoring_parts_are_planned_as_containers_of_the_stack() {
         replica 1 of 1 does not exist yet
 
   # monitoring prometheus
-    + container demo-prometheus
+    + container demo-prometheus-1
         does not exist yet
 
 Plan: 7 to create, 0 to update, 0 to replace, 0 to delete.
@@ -613,7 +613,7 @@ fn a_changed_alert_rule_updates_prometheus_in_place() {
     ~ update in place
 
   # monitoring prometheus
-    ~ container demo-prometheus
+    ~ container demo-prometheus-1
         file /etc/prometheus/rules/custom.yml: changed
 
 Plan: 0 to create, 1 to update, 0 to replace, 0 to delete.
@@ -649,7 +649,7 @@ fn a_database_exporter_is_planned_after_its_database() {
 fn destroy_removes_monitoring_containers_and_with_volumes_their_data() {
     let observed = applied(MONITORED);
     let kept = render(&destroy(&observed, false));
-    assert!(kept.contains("  - container demo-prometheus"), "{kept}");
+    assert!(kept.contains("  - container demo-prometheus-1"), "{kept}");
     assert!(!kept.contains("volume demo_prometheus-data"), "{kept}");
     let all = render(&destroy(&observed, true));
     assert!(all.contains("  - volume demo_prometheus-data"), "{all}");
