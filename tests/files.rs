@@ -41,6 +41,7 @@ async fn plan_and_apply(stack: &Stack, files: &dyn ConfigFiles) -> (Plan, Outcom
         secrets: Secrets::default(),
         progress: Arc::new(NoProgress),
         parallelism: 4,
+        gateway: None,
     };
     let outcome = apply::execute(&plan, context).await;
     (plan, outcome)

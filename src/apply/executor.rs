@@ -39,6 +39,9 @@ pub async fn execute(plan: &Plan, context: Context) -> Outcome {
         permits: Semaphore::new(context.parallelism.max(1)),
         images: Mutex::new(BTreeMap::new()),
         done: Mutex::new(Default::default()),
+        gateway: context
+            .gateway
+            .and_then(|files| super::gateway::Link::from_plan(plan, files)),
     });
 
     let mut status = vec![Status::Waiting; plan.steps.len()];

@@ -12,6 +12,7 @@
 
 mod executor;
 mod files;
+mod gateway;
 pub mod lock;
 pub mod progress;
 mod replica;
@@ -45,6 +46,10 @@ pub struct Context {
     pub progress: Arc<dyn Progress>,
     /// How many container operations may run at once.
     pub parallelism: usize,
+    /// Renders the gateway's files for the replicas running at a moment, so a running
+    /// gateway follows replicas as they come and go; `None` leaves it alone until its own
+    /// step.
+    pub gateway: Option<Arc<dyn crate::desired::LiveFiles>>,
 }
 
 /// What an apply did.
@@ -133,6 +138,12 @@ pub enum ApplyError {
         /// Its output.
         output: Option<String>,
     },
+    /// The gateway's files could not be rendered for the replicas running now.
+    #[error("cannot render the gateway's files for the running replicas: {message}")]
+    GatewayFiles {
+        /// Why.
+        message: String,
+    },
 }
 
 fn probe_output(output: &Option<String>) -> String {
@@ -152,6 +163,8 @@ struct Shared {
     /// Image IDs obtained by this apply's pulls and builds, by reference.
     images: Mutex<BTreeMap<String, String>>,
     done: Mutex<Summary>,
+    /// The running gateway this apply keeps, when there is one.
+    gateway: Option<gateway::Link>,
 }
 
 impl Shared {

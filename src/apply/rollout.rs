@@ -1,9 +1,9 @@
 //! Rollout strategies: how a service's planned replacements reach its replicas.
 //!
 //! The plan says which replicas are replaced and in which order (create-then-delete or
-//! delete-then-create); the strategy says how many at a time and when to stop. A new
-//! replica is "behind the gateway" as soon as it runs: it answers under the service's DNS
-//! alias, which the gateway resolves per request.
+//! delete-then-create); the strategy says how many at a time and when to stop. A running
+//! gateway follows along ([`super::gateway`]): a new replica joins it once healthy, and an
+//! old one leaves it before it is stopped.
 //!
 //! Rolling (the default) replaces a batch at a time: with create-then-delete a batch is
 //! `max_surge` new replicas that must become healthy before the old ones are stopped, so
@@ -105,10 +105,15 @@ async fn replace_one(
     let ready = Ready::for_service(service);
     let name = change.name.as_str();
 
+    let old_names: Vec<String> = old.iter().map(|c| c.name.clone()).collect();
     if order == ReplaceOrder::DeleteThenCreate {
+        shared
+            .gateway_before_stop(&service.name, &old_names)
+            .await?;
         for container in old {
             replica::remove(shared, Some(service), container).await?;
         }
+        shared.gateway_after_stop(&service.name, &old_names).await;
     }
     let (id, current) = match reuse {
         Some(existing) => {
@@ -138,9 +143,16 @@ async fn replace_one(
         return Err(err);
     }
     if order == ReplaceOrder::CreateThenDelete {
+        // The new replica takes requests before the old one leaves the gateway and stops.
+        shared
+            .gateway_before_stop(&service.name, &old_names)
+            .await?;
         for container in old {
             replica::remove(shared, Some(service), container).await?;
         }
+        shared.gateway_after_stop(&service.name, &old_names).await;
+    } else {
+        shared.gateway_after_start(&service.name).await?;
     }
     if current != name {
         let renamed = Existing {
@@ -166,9 +178,19 @@ async fn recreate(
         .flat_map(|change| parts(change).0)
         .chain(replaces.iter().filter_map(|change| parts(change).1))
         .map(|container| replica::remove(shared, Some(service), container));
+    let old_names: Vec<String> = replaces
+        .iter()
+        .flat_map(|change| parts(change).0)
+        .chain(replaces.iter().filter_map(|change| parts(change).1))
+        .map(|container| container.name.clone())
+        .collect();
+    shared
+        .gateway_before_stop(&service.name, &old_names)
+        .await?;
     for result in join_all(removals).await {
         result?;
     }
+    shared.gateway_after_stop(&service.name, &old_names).await;
     let creations = replaces.iter().map(|change| async move {
         let (_, _, order, number) = parts(change);
         let name = change.name.as_str();
@@ -184,5 +206,10 @@ async fn recreate(
         shared.count(Action::Replace(order));
         Ok::<_, ApplyError>((id, name.to_string()))
     });
-    join_all(creations).await.into_iter().collect()
+    let created: Vec<(String, String)> = join_all(creations)
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    shared.gateway_after_start(&service.name).await?;
+    Ok(created)
 }

@@ -52,6 +52,7 @@ pub(super) async fn run(shared: &Shared, step: &ServiceStep) -> Result<(), Apply
     }
     checked.extend(service.create().await?);
     checked.extend(service.replace().await?);
+    shared.gateway_settle(&desired.name).await?;
     service.wait(unchecked, checked).await
 }
 
@@ -69,6 +70,20 @@ fn first_error<T>(results: Vec<Result<T, ApplyError>>) -> Result<Vec<T>, ApplyEr
 async fn delete(shared: &Shared, step: &ServiceStep) -> Result<(), ApplyError> {
     let desired = step.desired.as_deref();
     let deletes = of(step, |op| matches!(op, ContainerOp::Delete { .. }));
+    if deletes.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = deletes
+        .iter()
+        .filter_map(|change| match &change.op {
+            ContainerOp::Delete { container } => Some(container.name.clone()),
+            ContainerOp::NoOp { .. }
+            | ContainerOp::Create
+            | ContainerOp::Update { .. }
+            | ContainerOp::Replace { .. } => None,
+        })
+        .collect();
+    shared.gateway_before_stop(&step.service, &names).await?;
     let results = join_all(deletes.iter().map(|change| async move {
         if let ContainerOp::Delete { container } = &change.op {
             replica::remove(shared, desired, container).await?;
@@ -77,6 +92,7 @@ async fn delete(shared: &Shared, step: &ServiceStep) -> Result<(), ApplyError> {
         Ok(())
     }))
     .await;
+    shared.gateway_after_stop(&step.service, &names).await;
     first_error(results).map(|_| ())
 }
 
@@ -94,7 +110,11 @@ impl Service<'_> {
     async fn update(&self) -> Result<Vec<(bool, Replica)>, ApplyError> {
         let updates = of(self.step, |op| matches!(op, ContainerOp::Update { .. }));
         let results = join_all(updates.into_iter().map(|change| self.update_one(change))).await;
-        Ok(first_error(results)?.into_iter().flatten().collect())
+        let updated: Vec<(bool, Replica)> = first_error(results)?.into_iter().flatten().collect();
+        if updated.iter().any(|(started, _)| *started) {
+            self.shared.gateway_after_start(&self.desired.name).await?;
+        }
+        Ok(updated)
     }
 
     async fn update_one(
@@ -140,7 +160,11 @@ impl Service<'_> {
             Ok((id, name.to_string()))
         }))
         .await;
-        first_error(results)
+        let created = first_error(results)?;
+        if !created.is_empty() {
+            self.shared.gateway_after_start(&self.desired.name).await?;
+        }
+        Ok(created)
     }
 
     /// Replacements, through the service's rollout strategy.

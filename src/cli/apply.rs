@@ -14,6 +14,7 @@ use crate::apply::{
     self, Context, DEFAULT_PARALLELISM, JsonProgress, LineProgress, Outcome, Progress, Secrets,
     TerminalProgress,
 };
+use crate::desired::LiveFiles;
 use crate::engine::{Engine, observe};
 use crate::plan::{self, Options, Plan, PlanJson, SavedPlan};
 
@@ -79,16 +80,28 @@ async fn apply(global: &Global, args: ApplyArgs) -> Result<ExitCode, Failure> {
 
     let engine = stack::connect().await?;
     let lock = stack::lock(&engine, &name, "apply", &args.lock).await?;
-    let result = match (saved, spec) {
+    let result = match (saved, &spec) {
         (Some(saved), _) => {
             let path = args.saved.as_deref().unwrap_or(Path::new("plan.json"));
             saved_plan(&engine, saved.plan, path).await
         }
-        (None, Some(spec)) => fresh_plan(&engine, &spec, &args).await,
+        (None, Some(spec)) => fresh_plan(&engine, spec, &args).await,
         (None, None) => Err("no plan and no spec to apply".into()),
     };
+    // Without the spec (a saved plan) the gateway is reloaded only in its own step.
+    let live = spec.as_ref().map(|spec| {
+        let files: Arc<dyn LiveFiles> = Arc::new(stack::gateway_files(spec));
+        files
+    });
     let result = match result {
-        Ok(Some(plan)) => carry_out(&engine, &plan, args.output, args.parallelism, "Apply").await,
+        Ok(Some(plan)) => {
+            let how = Run {
+                output: args.output,
+                parallelism: args.parallelism,
+                gateway: live,
+            };
+            carry_out(&engine, &plan, how, "Apply").await
+        }
         Ok(None) => Ok(ExitCode::FAILURE),
         Err(err) => Err(err),
     };
@@ -107,7 +120,7 @@ async fn fresh_plan(
     spec: &crate::spec::Stack,
     args: &ApplyArgs,
 ) -> Result<Option<Plan>, Failure> {
-    let (desired, observed) = stack::read(engine, spec, stack::gateway_files()).await?;
+    let (desired, observed) = stack::read(engine, spec, &stack::gateway_files(spec)).await?;
     let options = Options {
         replace: args.replace.iter().cloned().collect(),
     };
@@ -156,15 +169,29 @@ pub(super) fn show(plan: &Plan, output: OutputFormat) {
     }
 }
 
+/// How a plan is carried out.
+pub(super) struct Run {
+    /// Where progress goes.
+    pub output: OutputFormat,
+    /// How many container operations run at once.
+    pub parallelism: usize,
+    /// The gateway's files for the replicas running at a moment.
+    pub gateway: Option<Arc<dyn LiveFiles>>,
+}
+
 /// Resolves secrets and runs the plan, stopping cleanly on Ctrl-C; `verb` names the
 /// command in the summary.
 pub(super) async fn carry_out(
     engine: &Engine,
     plan: &Plan,
-    output: OutputFormat,
-    parallelism: usize,
+    how: Run,
     verb: &str,
 ) -> Result<ExitCode, Failure> {
+    let Run {
+        output,
+        parallelism,
+        gateway,
+    } = how;
     if plan.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
@@ -184,6 +211,7 @@ pub(super) async fn carry_out(
         secrets,
         progress: Arc::clone(&progress),
         parallelism,
+        gateway,
     };
     if output == OutputFormat::Human {
         progress.line("");

@@ -61,7 +61,14 @@ async fn destroy(global: &Global, args: DestroyArgs) -> Result<ExitCode, Failure
                 return Ok(ExitCode::FAILURE);
             }
         }
-        super::apply::carry_out(&engine, &plan, args.output, DEFAULT_PARALLELISM, "Destroy").await
+        {
+            let how = super::apply::Run {
+                output: args.output,
+                parallelism: DEFAULT_PARALLELISM,
+                gateway: None,
+            };
+            super::apply::carry_out(&engine, &plan, how, "Destroy").await
+        }
     }
     .await;
     if let Err(err) = lock.release().await {

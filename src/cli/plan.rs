@@ -49,7 +49,7 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<ExitCode, Failure> {
         );
     }
     let engine = stack::connect().await?;
-    let (desired, observed) = stack::read(&engine, &spec, stack::gateway_files()).await?;
+    let (desired, observed) = stack::read(&engine, &spec, &stack::gateway_files(&spec)).await?;
     let options = Options {
         replace: args.replace.iter().cloned().collect(),
     };

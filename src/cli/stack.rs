@@ -10,8 +10,9 @@ use clap::Args;
 
 use super::{Global, SpecFiles};
 use crate::apply::lock::{self, Holder, Lock};
-use crate::desired::{self, ConfigFiles, Desired, Inputs, NoFiles, context};
+use crate::desired::{self, ConfigFiles, Desired, Inputs, context};
 use crate::engine::{Engine, Observed, observe};
+use crate::render::nginx::GatewayConfig;
 use crate::spec::Stack;
 
 /// A failure already worded for the user; printed as `error: ...`, exit status 1.
@@ -69,10 +70,9 @@ pub(super) async fn connect() -> Result<Engine, Failure> {
     Engine::connect().await.map_err(|err| err.to_string())
 }
 
-/// Where the gateway's generated files come from. The nginx renderer (issue 5) plugs in
-/// here; until then the gateway runs its image's own configuration.
-pub(super) fn gateway_files() -> &'static dyn ConfigFiles {
-    &NoFiles
+/// Where the gateway's generated files come from: the nginx renderer, for this stack.
+pub(super) fn gateway_files(stack: &Stack) -> GatewayConfig {
+    GatewayConfig::new(stack.clone())
 }
 
 /// Reads the engine and turns the spec into desired state against it.

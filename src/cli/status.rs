@@ -56,7 +56,7 @@ pub fn run(global: &Global, args: StatusArgs) -> ExitCode {
 async fn status(global: &Global, args: StatusArgs) -> Result<ExitCode, Failure> {
     let spec = stack::load(&args.spec, global)?;
     let engine = stack::connect().await?;
-    let (desired, observed) = stack::read(&engine, &spec, stack::gateway_files()).await?;
+    let (desired, observed) = stack::read(&engine, &spec, &stack::gateway_files(&spec)).await?;
     let plan =
         plan::reconcile(&desired, &observed, &Options::default()).map_err(|err| err.to_string())?;
     let status = Status {

@@ -80,6 +80,17 @@ pub trait ConfigFiles: Send + Sync {
     fn render(&self, stack: &Stack) -> Result<FileSet, String>;
 }
 
+/// The container names of each routed service's replicas that may receive requests, by
+/// service, in replica order.
+pub type Backends = BTreeMap<String, Vec<String>>;
+
+/// The gateway's files for the replicas running at one moment: apply renders them again
+/// while replicas come and go, so a running gateway follows them.
+pub trait LiveFiles: Send + Sync {
+    /// The files, or a sentence saying why they cannot be made.
+    fn render_live(&self, backends: &Backends) -> Result<FileSet, String>;
+}
+
 /// A provider of no files: the container runs with its image's own configuration.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoFiles;

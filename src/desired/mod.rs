@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 pub use config::{
     ContainerConfig, EnvEntry, HealthCheck, Mount, MountKind, PublishedPort, SecretFile,
 };
-pub use files::{ConfigFiles, FileSet, Manifest, NoFiles};
+pub use files::{Backends, ConfigFiles, FileSet, LiveFiles, Manifest, NoFiles};
 pub use image::{BuildPlan, Image, ImageIndex, ImageSource, LocalImage};
 
 use crate::spec::{Condition, Stack, Strategy};
@@ -311,8 +311,9 @@ pub struct Inputs<'a> {
 /// The image the gateway runs when the spec names none.
 pub const DEFAULT_GATEWAY_IMAGE: &str = "stackwright/nginx:latest";
 
-/// The command that makes the default gateway image reread its configuration.
-pub const GATEWAY_RELOAD: [&str; 3] = ["nginx", "-s", "reload"];
+/// The command that makes the gateway reread its configuration: `nginx -t` first, so a
+/// configuration nginx refuses is reported with nginx's own message and never loaded.
+pub const GATEWAY_RELOAD: [&str; 3] = ["sh", "-c", "nginx -t -q && nginx -s reload"];
 
 /// Turns a stack into desired state. All problems are reported, not only the first.
 pub fn build(stack: &Stack, inputs: &Inputs<'_>) -> Result<Desired, Vec<DesiredError>> {

@@ -230,12 +230,37 @@ pub(super) fn gateway(
         return Err(errors);
     }
 
+    // The TLS files stay on the host, mounted read-only where the configuration reads them.
+    let mut mounts = Vec::new();
+    if let Some(tls) = &gateway.tls {
+        for (source, target) in [
+            (&tls.cert, crate::render::layout::TLS_CERT_IN_CONTAINER),
+            (&tls.key, crate::render::layout::TLS_KEY_IN_CONTAINER),
+        ] {
+            if !source.is_absolute() {
+                errors.push(DesiredError::RelativeBind {
+                    service: NAME.to_string(),
+                    source_path: source.display().to_string(),
+                });
+            }
+            mounts.push(Mount {
+                target: target.to_string(),
+                kind: MountKind::Bind,
+                source: source.display().to_string(),
+                read_only: true,
+            });
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
     let config = ContainerConfig {
         image: image.id.clone(),
         command: None,
         entrypoint: None,
         env: BTreeMap::new(),
-        mounts: Vec::new(),
+        mounts,
         networks: networks(stack, topology::GATEWAY_NETWORKS, NAME),
         health: None,
         ports,

@@ -217,6 +217,28 @@ pub async fn observe(engine: &Engine, stack: &str) -> Result<Observed, EngineErr
     Ok(observed)
 }
 
+/// Reads only the stack's containers: what apply needs to see which replicas run now.
+pub async fn containers(engine: &Engine, stack: &str) -> Result<Vec<LiveContainer>, EngineError> {
+    let filter = HashMap::from([("label", vec![labels::stack_filter(stack)])]);
+    let listed = engine
+        .call(
+            format!("list the containers of stack `{stack}`"),
+            CALL_TIMEOUT,
+            engine.docker.list_containers(Some(
+                ListContainersOptionsBuilder::new()
+                    .all(true)
+                    .filters(&filter)
+                    .build(),
+            )),
+        )
+        .await?;
+    let mut observed = Observed::default();
+    for container in listed {
+        parse_container(container, &mut observed);
+    }
+    Ok(observed.containers)
+}
+
 fn parse_network(network: Network) -> Option<LiveNetwork> {
     Some(LiveNetwork {
         id: network.id?,

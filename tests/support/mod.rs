@@ -2,5 +2,6 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of the helpers.
 
+pub mod http;
 pub mod images;
 pub mod stack;

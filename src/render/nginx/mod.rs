@@ -5,6 +5,7 @@
 //! a data format. Every value from the spec reaches the template through [`token`], which
 //! quotes it or refuses it, so no value can end a directive or start another.
 
+mod files;
 mod token;
 mod traffic;
 
@@ -14,6 +15,7 @@ use std::sync::OnceLock;
 use handlebars::Handlebars;
 use serde::Serialize;
 
+pub use self::files::GatewayConfig;
 use self::token::Refusal;
 pub use self::traffic::{Backend, ServiceTraffic, Traffic};
 use super::{RenderError, layout};
