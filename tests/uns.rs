@@ -212,8 +212,20 @@ fn spread(port: u16, n: usize) -> BTreeMap<String, usize> {
     counts
 }
 
-/// Polls Prometheus until every active target is up; returns the targets' jobs.
-fn wait_for_targets(port: u16) -> Vec<String> {
+/// The scrape jobs of the exporters and monitoring parts, as `render::monitoring::targets`
+/// names them (the exporters by their DNS names).
+const MONITORING_JOBS: [&str; 5] = [
+    "nginx-exporter",
+    "db-exporter",
+    "redis-exporter",
+    "alertmanager",
+    "prometheus",
+];
+
+/// Polls Prometheus until every job of `expected` has a target and every active target is
+/// up (DNS discovery finds the last containers started a refresh interval later); returns
+/// the targets' jobs.
+fn wait_for_targets(port: u16, expected: &[&str]) -> Vec<String> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let response = http::get(port, "/api/v1/targets?state=active").expect("Prometheus answers");
@@ -231,15 +243,20 @@ fn wait_for_targets(port: u16) -> Vec<String> {
                 )
             })
             .collect();
-        if !targets.is_empty() && down.is_empty() {
-            return targets
-                .iter()
-                .map(|t| t["labels"]["job"].as_str().unwrap_or_default().to_string())
-                .collect();
+        let jobs: Vec<String> = targets
+            .iter()
+            .map(|t| t["labels"]["job"].as_str().unwrap_or_default().to_string())
+            .collect();
+        let missing: Vec<&&str> = expected
+            .iter()
+            .filter(|job| !jobs.iter().any(|j| j == *job))
+            .collect();
+        if missing.is_empty() && down.is_empty() {
+            return jobs;
         }
         assert!(
             Instant::now() < deadline,
-            "Prometheus targets not up after 120 s: {down:#?}"
+            "Prometheus targets not up after 120 s: down {down:#?}, missing {missing:?}"
         );
         std::thread::sleep(Duration::from_secs(1));
     }
@@ -319,10 +336,10 @@ fn the_local_stack_comes_up_healthy_spreads_requests_and_is_watched_by_prometheu
     let home = http::get(uns.port, "/").expect("the frontend answers");
     assert_eq!(home.status, 200, "{home:?}");
 
-    let jobs = wait_for_targets(19491);
+    let jobs = wait_for_targets(19491, &MONITORING_JOBS);
     let backends = jobs.iter().filter(|job| job.as_str() == "backend").count();
     assert_eq!(backends, 3, "one backend target per replica: {jobs:?}");
-    for job in ["gateway", "db", "redis", "alertmanager", "prometheus"] {
+    for job in MONITORING_JOBS {
         assert!(
             jobs.iter().any(|j| j == job),
             "no `{job}` target in {jobs:?}"

@@ -96,13 +96,40 @@ async fn download<'a>(
     Ok(files)
 }
 
+/// Uploads a container's secret files before it starts: readable by every user (the
+/// monitoring images run as `prometheus`), writable by none. The values pass only through
+/// the archive handed to the engine.
+pub(super) async fn upload_secrets(
+    shared: &Shared,
+    service: &DesiredService,
+    id: &str,
+    name: &str,
+) -> Result<(), ApplyError> {
+    let object = format!("container {name} (secret files)");
+    let files = shared.secrets.files(&service.config.secret_files);
+    let tar = pack_with_mode(&files, SECRET_MODE);
+    shared
+        .op(Verb::Upload, &object, shared.engine.upload(id, name, tar))
+        .await
+}
+
+/// The mode of generated files.
+const FILE_MODE: u32 = 0o644;
+
+/// The mode of secret files.
+const SECRET_MODE: u32 = 0o444;
+
 /// A tar archive holding the files at their absolute paths (stored relative to `/`).
 pub(super) fn pack(files: &BTreeMap<String, Vec<u8>>) -> Vec<u8> {
+    pack_with_mode(files, FILE_MODE)
+}
+
+fn pack_with_mode(files: &BTreeMap<String, Vec<u8>>, mode: u32) -> Vec<u8> {
     let mut archive = tar::Builder::new(Vec::new());
     for (path, bytes) in files {
         let mut header = tar::Header::new_gnu();
         header.set_size(bytes.len() as u64);
-        header.set_mode(0o644);
+        header.set_mode(mode);
         header.set_mtime(0);
         header.set_entry_type(tar::EntryType::Regular);
         // Paths were checked when desired state was built; appending to a Vec cannot fail.

@@ -87,7 +87,8 @@ fn image_id(shared: &Shared, service: &DesiredService) -> Result<String, ApplyEr
         })
 }
 
-/// Creates a replica under `name`, uploads its generated files, and starts it.
+/// Creates a replica under `name`, uploads its generated files and secret files, and starts
+/// it.
 pub(super) async fn create(
     shared: &Shared,
     service: &DesiredService,
@@ -110,6 +111,9 @@ pub(super) async fn create(
         .await?;
     if !service.files.is_empty() {
         files::upload(shared, service, &id, name).await?;
+    }
+    if !config.secret_files.is_empty() {
+        files::upload_secrets(shared, service, &id, name).await?;
     }
     shared
         .op(

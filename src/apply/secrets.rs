@@ -1,11 +1,12 @@
 //! Secret values: read at apply time from the environment or a file, handed only to the
-//! engine's create call, never printed, logged or stored.
+//! engine's create call or uploaded as a file into a container before it starts, never
+//! printed, logged or stored.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::desired::EnvEntry;
+use crate::desired::{EnvEntry, SecretFile};
 use crate::plan::{Plan, StepKind};
 
 /// A secret reference: its name and the file that holds it, if any.
@@ -62,10 +63,16 @@ impl Secrets {
             let Some(desired) = &service.desired else {
                 continue;
             };
-            for entry in desired.config.env.values() {
-                let EnvEntry::Secret { name, file } = entry else {
-                    continue;
-                };
+            let from_env = desired.config.env.values().filter_map(|entry| match entry {
+                EnvEntry::Value(_) => None,
+                EnvEntry::Secret { name, file } => Some((name, file)),
+            });
+            let from_files = desired
+                .config
+                .secret_files
+                .values()
+                .map(|secret| (&secret.name, &secret.file));
+            for (name, file) in from_env.chain(from_files) {
                 let key = (name.clone(), file.clone());
                 if secrets.values.contains_key(&key) {
                     continue;
@@ -102,6 +109,25 @@ impl Secrets {
                         .unwrap_or_default();
                     format!("{key}={value}")
                 }
+            })
+            .collect()
+    }
+}
+
+impl Secrets {
+    /// The contents of a container's secret files by path, values filled in. A reference
+    /// not resolved (impossible after [`Secrets::resolve`] of the same plan) gives an empty
+    /// file.
+    pub fn files(&self, secret_files: &BTreeMap<String, SecretFile>) -> BTreeMap<String, Vec<u8>> {
+        secret_files
+            .iter()
+            .map(|(path, secret)| {
+                let value = self
+                    .values
+                    .get(&(secret.name.clone(), secret.file.clone()))
+                    .map(String::as_str)
+                    .unwrap_or_default();
+                (path.clone(), value.as_bytes().to_vec())
             })
             .collect()
     }
@@ -151,6 +177,17 @@ mod tests {
             },
         )]);
         assert_eq!(secrets.environment(&env), ["T=s3cr3t-value"]);
+        let files = BTreeMap::from([(
+            "/run/secrets/TOKEN".to_string(),
+            SecretFile {
+                name: "TOKEN".into(),
+                file: Some(path.display().to_string()),
+            },
+        )]);
+        assert_eq!(
+            secrets.files(&files)["/run/secrets/TOKEN"],
+            b"s3cr3t-value".to_vec()
+        );
     }
 
     #[test]

@@ -96,7 +96,11 @@ pub(super) async fn read(
                 .and_then(|g| g.build.as_ref())
                 .map(|b| ("gateway", b)),
         );
-    for (name, build) in builds {
+    let monitoring = desired::monitoring::parts(stack);
+    let monitoring_builds = monitoring
+        .iter()
+        .filter_map(|part| Some((part.name.as_str(), part.build?)));
+    for (name, build) in builds.chain(monitoring_builds) {
         let packed = context::pack(build).map_err(|err| format!("service `{name}`: {err}"))?;
         digests.insert(name.to_string(), packed.digest);
     }

@@ -62,6 +62,20 @@ pub struct ContainerConfig {
     /// Time between SIGTERM and SIGKILL on stop, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_grace_secs: Option<u64>,
+    /// Secrets uploaded as files before start, by absolute path inside the container. Only
+    /// the references are recorded; apply reads the values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub secret_files: BTreeMap<String, SecretFile>,
+}
+
+/// A secret a container reads from a file: the reference, never the value.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct SecretFile {
+    /// The secret's name (the environment variable read when no file is given).
+    pub name: String,
+    /// The host file holding the value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 /// An environment entry: text from the spec, or a reference resolved at apply time.
@@ -203,6 +217,7 @@ mod tests {
             labels: BTreeMap::new(),
             restart: "unless-stopped".into(),
             stop_grace_secs: None,
+            secret_files: BTreeMap::new(),
         }
     }
 
@@ -233,6 +248,25 @@ mod tests {
             "{json}"
         );
         assert_ne!(with_secret.hash(), config().hash());
+    }
+
+    #[test]
+    fn a_secret_file_is_recorded_by_reference_and_absent_when_there_is_none() {
+        let mut with_file = config();
+        with_file.secret_files.insert(
+            "/run/secrets/TOKEN".into(),
+            SecretFile {
+                name: "TOKEN".into(),
+                file: None,
+            },
+        );
+        let json = with_file.canonical_json();
+        assert!(
+            json.contains(r#""secret_files":{"/run/secrets/TOKEN":{"name":"TOKEN"}}"#),
+            "{json}"
+        );
+        assert!(!config().canonical_json().contains("secret_files"));
+        assert_ne!(with_file.hash(), config().hash());
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub const ROLE_SERVICE: &str = "service";
 /// [`ROLE`] of the gateway container.
 pub const ROLE_GATEWAY: &str = "gateway";
 
+/// [`ROLE`] of a monitoring container: Prometheus, Alertmanager, Grafana or an exporter.
+pub const ROLE_MONITORING: &str = "monitoring";
+
 /// [`ROLE`] of the stopped container whose existence is the stack's apply lock.
 pub const ROLE_LOCK: &str = "lock";
 
@@ -36,8 +39,8 @@ pub const ROLE_VOLUME: &str = "volume";
 /// in place (container labels cannot change after creation; see [`FILES`]).
 pub const ROLE_FILES_RECORD: &str = "files-record";
 
-/// The service a container belongs to (the spec's key, or `gateway`); on a volume, the
-/// service that mounts it.
+/// The service a container belongs to (the spec's key, `gateway`, or a monitoring part's
+/// name such as `prometheus`); on a volume, the service that mounts it.
 pub const SERVICE: &str = "io.stackwright.service";
 
 /// The replica number of a container, counting from 1.

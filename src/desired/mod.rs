@@ -5,7 +5,7 @@
 //! generated files, and returns [`Desired`]. It never talks to Docker. The planner compares
 //! it with what `engine::observe` saw.
 //!
-//! Every container-running part of a stack (a service, the gateway, later the monitoring
+//! Every container-running part of a stack (a service, the gateway, the monitoring
 //! containers) is one [`DesiredService`]: a replica count, one [`ContainerConfig`] shared by
 //! its replicas, optional generated files, and the policies that steer apply.
 
@@ -14,13 +14,16 @@ pub mod context;
 pub mod files;
 pub mod image;
 pub mod labels;
+pub mod monitoring;
 mod service;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use config::{ContainerConfig, EnvEntry, HealthCheck, Mount, MountKind, PublishedPort};
+pub use config::{
+    ContainerConfig, EnvEntry, HealthCheck, Mount, MountKind, PublishedPort, SecretFile,
+};
 pub use files::{Backends, ConfigFiles, FileSet, LiveFiles, Manifest, NoFiles};
 pub use image::{BuildPlan, Image, ImageIndex, ImageSource, LocalImage};
 
@@ -68,6 +71,9 @@ pub enum Role {
     Service,
     /// The gateway: one container named `<stack>-gateway`.
     Gateway,
+    /// A monitoring part (Prometheus, an exporter...): one replica, named like a service's
+    /// (`<stack>-<part>-1`), as Compose names it.
+    Monitoring,
 }
 
 impl Role {
@@ -76,13 +82,14 @@ impl Role {
         match self {
             Self::Service => labels::ROLE_SERVICE,
             Self::Gateway => labels::ROLE_GATEWAY,
+            Self::Monitoring => labels::ROLE_MONITORING,
         }
     }
 
     /// The engine-wide name of a replica of a part with this role.
     pub fn container_name(self, stack: &str, service: &str, replica: u32) -> String {
         match self {
-            Self::Service => topology::replica_name(stack, service, replica),
+            Self::Service | Self::Monitoring => topology::replica_name(stack, service, replica),
             Self::Gateway => topology::gateway_name(stack),
         }
     }
@@ -229,6 +236,33 @@ pub enum DesiredError {
     /// A name is reserved for the gateway.
     #[error("service name `gateway` is reserved for the stack's gateway; rename the service")]
     ReservedName,
+    /// A service takes the name of a monitoring container the stack runs.
+    #[error(
+        "service name `{name}` is taken by the stack's {what}; rename the service, or turn \
+         the {what} off in `monitoring`"
+    )]
+    MonitoringName {
+        /// The name.
+        name: String,
+        /// Which monitoring part runs under it.
+        what: &'static str,
+    },
+    /// A service volume takes the name of a monitoring part's data volume.
+    #[error("volume `{volume}` holds the data of the stack's {what}; rename the volume")]
+    MonitoringVolume {
+        /// The volume's name in the spec.
+        volume: String,
+        /// Which monitoring part keeps its data there.
+        what: &'static str,
+    },
+    /// A monitoring part cannot be described as the spec stands.
+    #[error("monitoring `{part}`: {message}")]
+    Monitoring {
+        /// The part, e.g. `grafana`.
+        part: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A spec label uses Stackwright's own prefix.
     #[error("service `{service}`: label `{label}` uses the reserved prefix `io.stackwright.`")]
     ReservedLabel {
@@ -267,7 +301,8 @@ pub enum DesiredError {
 pub struct Inputs<'a> {
     /// The engine's local images.
     pub images: &'a ImageIndex,
-    /// The digest of each `build:` context, by service name (`gateway` for the gateway).
+    /// The digest of each `build:` context, by service name (`gateway` for the gateway, the
+    /// part's name for a monitoring part).
     pub build_digests: &'a BTreeMap<String, String>,
     /// The gateway's generated files.
     pub gateway_files: &'a dyn ConfigFiles,
@@ -304,14 +339,24 @@ pub fn build(stack: &Stack, inputs: &Inputs<'_>) -> Result<Desired, Vec<DesiredE
             Err(mut found) => errors.append(&mut found),
         }
     }
+    match monitoring::build(stack, inputs) {
+        Ok(parts) => {
+            for part in parts {
+                services.insert(part.name.clone(), part);
+            }
+        }
+        Err(mut found) => errors.append(&mut found),
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
 
+    let mut volumes = volumes(stack);
+    volumes.extend(monitoring::volumes(stack));
     Ok(Desired {
         stack: stack.name.clone(),
         networks: networks(stack, &services),
-        volumes: volumes(stack),
+        volumes,
         services,
     })
 }

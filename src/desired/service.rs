@@ -132,6 +132,7 @@ pub(super) fn from_spec(
         labels: spec.labels.clone(),
         restart: restart(spec.restart).to_string(),
         stop_grace_secs: spec.stop_grace_period.map(|d| d.as_secs()),
+        secret_files: BTreeMap::new(),
         ports,
     };
     let rollout = spec.rollout.clone().unwrap_or_default();
@@ -268,6 +269,7 @@ pub(super) fn gateway(
         labels: BTreeMap::new(),
         restart: restart(RestartPolicy::UnlessStopped).to_string(),
         stop_grace_secs: None,
+        secret_files: BTreeMap::new(),
     };
     let because = format!("it publishes host port {}", port_list(&config.ports));
     Ok(DesiredService {
@@ -296,7 +298,7 @@ pub(super) fn gateway(
 }
 
 /// The image of a service: built when `build` is given, else the reference.
-fn image(
+pub(super) fn image(
     stack: &Stack,
     service: &str,
     reference: Option<&str>,
@@ -336,7 +338,7 @@ fn image(
 }
 
 /// Stands in for an image that could not be described, so other problems still surface.
-fn placeholder_image() -> Image {
+pub(super) fn placeholder_image() -> Image {
     Image {
         reference: String::new(),
         source: ImageSource::Pull,
@@ -359,7 +361,11 @@ fn env(spec: &BTreeMap<String, EnvValue>) -> BTreeMap<String, EnvEntry> {
         .collect()
 }
 
-fn networks(stack: &Stack, networks: &[Network], alias: &str) -> BTreeMap<String, Vec<String>> {
+pub(super) fn networks(
+    stack: &Stack,
+    networks: &[Network],
+    alias: &str,
+) -> BTreeMap<String, Vec<String>> {
     networks
         .iter()
         .map(|network| {
@@ -381,7 +387,7 @@ fn health(spec: &Service) -> Option<HealthCheck> {
     })
 }
 
-fn protocol(protocol: Protocol) -> String {
+pub(super) fn protocol(protocol: Protocol) -> String {
     match protocol {
         Protocol::Tcp => "tcp".into(),
         Protocol::Udp => "udp".into(),
@@ -423,7 +429,7 @@ fn replace_order(spec: &Service, config: &ContainerConfig) -> (ReplaceOrder, Str
     (ReplaceOrder::CreateThenDelete, String::new())
 }
 
-fn port_list(ports: &[PublishedPort]) -> String {
+pub(super) fn port_list(ports: &[PublishedPort]) -> String {
     let list: Vec<String> = ports.iter().map(|p| p.published.to_string()).collect();
     list.join(", ")
 }

@@ -285,6 +285,7 @@ fn parse_container(summary: ContainerSummary, observed: &mut Observed) {
     let role = match labels.get(labels::ROLE).map(String::as_str) {
         Some(labels::ROLE_SERVICE) => Role::Service,
         Some(labels::ROLE_GATEWAY) => Role::Gateway,
+        Some(labels::ROLE_MONITORING) => Role::Monitoring,
         Some(labels::ROLE_LOCK) => {
             let sorted = labels.into_iter().collect();
             observed.lock = Some((id, sorted));

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::{FileChange, Reason};
 use crate::desired::files::Manifest;
 use crate::desired::image::short_id;
-use crate::desired::{ContainerConfig, EnvEntry, Image, ImageSource};
+use crate::desired::{ContainerConfig, EnvEntry, Image, ImageSource, SecretFile};
 
 /// The reasons a container with `old` (created from `old_image`) must make way for `new`.
 /// Secret entries are reported as `(sensitive)` without values.
@@ -32,6 +32,7 @@ pub fn config(
         labels,
         restart,
         stop_grace_secs,
+        secret_files,
     } = new;
     let mut reasons = Vec::new();
 
@@ -81,7 +82,28 @@ pub fn config(
         &old.stop_grace_secs.map(|s| format!("{s}s")),
         &stop_grace_secs.map(|s| format!("{s}s")),
     );
+    secret_file_reasons(&mut reasons, &old.secret_files, secret_files);
     reasons
+}
+
+/// Secret files are named by path and shown as `(sensitive)`, like secret environment
+/// entries: their references are not values, but a plan shows nothing of them.
+fn secret_file_reasons(
+    reasons: &mut Vec<Reason>,
+    old: &BTreeMap<String, SecretFile>,
+    new: &BTreeMap<String, SecretFile>,
+) {
+    let paths: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    for path in paths {
+        if old.get(path) != new.get(path) {
+            reasons.push(Reason::Field {
+                field: format!("secret_files.{path}"),
+                before: None,
+                after: None,
+                sensitive: true,
+            });
+        }
+    }
 }
 
 /// The reasons a container holding `old` files needs `new` ones.

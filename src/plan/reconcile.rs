@@ -596,7 +596,7 @@ impl Slot<'_> {
                 replica: self.replica,
                 replicas: self.service.replicas,
             },
-            Role::Gateway => Reason::Missing,
+            Role::Gateway | Role::Monitoring => Reason::Missing,
         };
         self.change(ContainerOp::Create, vec![reason])
     }

@@ -38,6 +38,8 @@ fn images() -> ImageIndex {
         ("app:v2", "sha256:bbbbbbbbbbbb2222"),
         ("db:1", "sha256:cccccccccccc3333"),
         ("gw:1", "sha256:dddddddddddd4444"),
+        ("stackwright/prometheus:latest", "sha256:eeeeeeeeeeee5555"),
+        ("stackwright/alertmanager:latest", "sha256:ffffffffffff6666"),
     ] {
         let image = LocalImage {
             id: id.to_string(),
@@ -535,4 +537,121 @@ fn the_gateway_is_planned_after_the_services_it_routes_to() {
     let gateway = step_of("gateway");
     assert!(gateway.after.contains(&step_of("api").id));
     assert!(matches!(&gateway.kind, StepKind::Service(s) if s.role == Role::Gateway));
+}
+
+/// A stack with Prometheus (a custom rule) and Alertmanager, on the project's images.
+const MONITORED: &str = r#"
+version: 1
+name: demo
+services:
+  api: { image: app:v1, port: 8080, metrics: { path: /metrics } }
+monitoring:
+  prometheus: { port: "127.0.0.1:19090" }
+  alertmanager:
+    receivers:
+      hook:
+        webhook: { url: "http://api:8080/hook", bearer_token: { secret: DEMO_HOOK } }
+    default_receiver: hook
+  grafana: { enabled: false }
+  exporters: { node: { enabled: false }, cadvisor: { enabled: false } }
+  alerts:
+    rules:
+      - { name: ApiDown, expr: up == 0, for: 1m, severity: critical }
+"#;
+
+#[test]
+fn monitoring_parts_are_planned_as_containers_of_the_stack() {
+    let empty = Observed {
+        stack: "demo".into(),
+        images: images(),
+        ..Observed::default()
+    };
+    assert_eq!(
+        plan(MONITORED, &empty),
+        r#"Plan for stack `demo`. Symbols:
+    + create
+
+    + network demo-back
+        does not exist yet
+
+    + network demo-front
+        does not exist yet
+
+    + volume demo_alertmanager-data
+        does not exist yet
+
+    + volume demo_prometheus-data
+        does not exist yet
+
+  # monitoring alertmanager
+    + container demo-alertmanager-1
+        does not exist yet
+
+  # service api: 1 replica, rolling
+    + container demo-api-1
+        replica 1 of 1 does not exist yet
+
+  # monitoring prometheus
+    + container demo-prometheus-1
+        does not exist yet
+
+Plan: 7 to create, 0 to update, 0 to replace, 0 to delete.
+"#
+    );
+    assert_eq!(
+        plan(MONITORED, &applied(MONITORED)),
+        "No changes: stack `demo` matches its spec (3 services, 3 containers).\n"
+    );
+}
+
+#[test]
+fn a_changed_alert_rule_updates_prometheus_in_place() {
+    let changed = MONITORED.replace("up == 0", "up < 1");
+    assert_eq!(
+        plan(&changed, &applied(MONITORED)),
+        r#"Plan for stack `demo`. Symbols:
+    ~ update in place
+
+  # monitoring prometheus
+    ~ container demo-prometheus-1
+        file /etc/prometheus/rules/custom.yml: changed
+
+Plan: 0 to create, 1 to update, 0 to replace, 0 to delete.
+"#
+    );
+}
+
+#[test]
+fn a_database_exporter_is_planned_after_its_database() {
+    let spec = BASE.replace(
+        "    stateful: true\n",
+        "    stateful: true\n    kind: postgres\n",
+    ) + "monitoring:\n  exporters: { node: { enabled: false }, cadvisor: { enabled: false } }\n"
+        + "  grafana: { enabled: false }\n";
+    let plan = reconcile(&desired(&spec), &Observed::default(), &Options::default()).unwrap();
+    let step_of = |service: &str| {
+        plan.steps
+            .iter()
+            .find(|s| matches!(&s.kind, StepKind::Service(x) if x.service == service))
+            .unwrap()
+    };
+    let exporter = step_of("db-exporter");
+    assert!(exporter.after.contains(&step_of("db").id));
+    assert!(
+        step_of("nginx-exporter")
+            .after
+            .contains(&step_of("gateway").id)
+    );
+    assert!(matches!(&exporter.kind, StepKind::Service(s) if s.role == Role::Monitoring));
+}
+
+#[test]
+fn destroy_removes_monitoring_containers_and_with_volumes_their_data() {
+    let observed = applied(MONITORED);
+    let kept = render(&destroy(&observed, false));
+    assert!(kept.contains("  - container demo-prometheus-1"), "{kept}");
+    assert!(!kept.contains("volume demo_prometheus-data"), "{kept}");
+    let all = render(&destroy(&observed, true));
+    assert!(all.contains("  - volume demo_prometheus-data"), "{all}");
+    assert!(all.contains("  - volume demo_alertmanager-data"), "{all}");
 }

@@ -156,10 +156,13 @@ fn header(service: &ServiceStep) -> String {
         return match service.role {
             Role::Service => format!("service {}", service.service),
             Role::Gateway => "gateway".to_string(),
+            Role::Monitoring => format!("monitoring {}", service.service),
         };
     };
-    if desired.role == Role::Gateway {
-        return "gateway".to_string();
+    match desired.role {
+        Role::Service => {}
+        Role::Gateway => return "gateway".to_string(),
+        Role::Monitoring => return format!("monitoring {}", service.service),
     }
     let replicas = format!(
         "{} {}",

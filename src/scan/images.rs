@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::desired::{self, DEFAULT_GATEWAY_IMAGE};
 use crate::spec::{Build, Stack};
 
 use super::report::TrivyReport;
@@ -36,10 +37,9 @@ pub struct StackImages {
 }
 
 /// Lists every image the stack runs: services' images (including the tags of built images),
-/// the gateway's, and the images of the enabled monitoring parts.
-///
-/// Parts that write no `image` and no `build` run a default image that the renderers pick;
-/// they are not listed here yet, so `scan` does not cover them.
+/// the gateway's, and the images of the monitoring parts that run. A gateway or monitoring
+/// part that names no image runs its default image, which is listed too, so no image that
+/// `apply` starts escapes the gate.
 pub fn stack_images(stack: &Stack) -> StackImages {
     let mut parts: Vec<(String, Option<&str>, bool)> = Vec::new();
     for (name, service) in &stack.services {
@@ -50,49 +50,17 @@ pub fn stack_images(stack: &Stack) -> StackImages {
         ));
     }
     if let Some(gateway) = &stack.gateway {
-        parts.push(named("gateway".into(), &gateway.image, &gateway.build));
+        let (path, image, built) = named("gateway".into(), &gateway.image, &gateway.build);
+        let image = image.or(match built {
+            true => None,
+            false => Some(DEFAULT_GATEWAY_IMAGE),
+        });
+        parts.push((path, image, built));
     }
-    if let Some(monitoring) = &stack.monitoring {
-        let m = monitoring;
-        let enabled = [
-            (
-                "prometheus",
-                m.prometheus.enabled,
-                &m.prometheus.image,
-                &m.prometheus.build,
-            ),
-            (
-                "alertmanager",
-                m.alertmanager.enabled,
-                &m.alertmanager.image,
-                &m.alertmanager.build,
-            ),
-            (
-                "grafana",
-                m.grafana.enabled,
-                &m.grafana.image,
-                &m.grafana.build,
-            ),
-        ];
-        for (part, on, image, build) in enabled {
-            if on {
-                parts.push(named(format!("monitoring.{part}"), image, build));
-            }
-        }
-        let e = &m.exporters;
-        let exporters = [
-            ("nginx", &e.nginx),
-            ("postgres", &e.postgres),
-            ("redis", &e.redis),
-            ("node", &e.node),
-            ("cadvisor", &e.cadvisor),
-        ];
-        for (part, exporter) in exporters {
-            if exporter.enabled {
-                let path = format!("monitoring.exporters.{part}");
-                parts.push(named(path, &exporter.image, &exporter.build));
-            }
-        }
+    let monitoring = desired::monitoring::parts(stack);
+    for part in &monitoring {
+        let image = Some(part.image.as_str()).filter(|i| !i.trim().is_empty());
+        parts.push((part.field.to_string(), image, part.build.is_some()));
     }
 
     let mut by_key: BTreeMap<String, StackImage> = BTreeMap::new();
@@ -106,7 +74,10 @@ pub fn stack_images(stack: &Stack) -> StackImages {
                         reference: reference.to_string(),
                         used_by: Vec::new(),
                     });
-                entry.used_by.push(path);
+                // Every database exporter of one kind shares its spec path.
+                if !entry.used_by.contains(&path) {
+                    entry.used_by.push(path);
+                }
             }
             None if built => unnamed.push(Unnamed { path }),
             None => {}
@@ -310,12 +281,24 @@ mod tests {
         assert_eq!(
             names,
             [
+                (
+                    "gcr.io/cadvisor/cadvisor:v0.49.1",
+                    vec!["monitoring.exporters.cadvisor"]
+                ),
                 ("ghcr.io/x/api:1", vec!["services.api", "services.worker"]),
                 ("local/app:dev", vec!["services.tagged"]),
                 ("nginx", vec!["gateway"]),
                 ("prom/node-exporter:1", vec!["monitoring.exporters.node"]),
                 ("prom/prometheus:v2", vec!["monitoring.prometheus"]),
                 ("redis:7", vec!["services.cache"]),
+                (
+                    "stackwright/alertmanager:latest",
+                    vec!["monitoring.alertmanager"]
+                ),
+                (
+                    "stackwright/nginx-exporter:latest",
+                    vec!["monitoring.exporters.nginx"]
+                ),
             ]
         );
         assert_eq!(
@@ -323,6 +306,45 @@ mod tests {
             [Unnamed {
                 path: "services.built".into()
             }]
+        );
+    }
+
+    #[test]
+    fn default_images_of_the_gateway_and_monitoring_are_listed_so_none_escapes_the_gate() {
+        let stack = stack(
+            "version: 1\nname: s\nservices:\n  \
+               db: { image: 'postgres:16', kind: postgres }\n  \
+               dw: { image: 'postgres:16', kind: postgres }\n\
+             gateway: { listen: 80, routes: { /: db } }\n\
+             monitoring:\n  \
+               grafana: { enabled: false }\n  \
+               exporters: { node: { enabled: false }, cadvisor: { enabled: false } }\n",
+        );
+        let listed: Vec<(String, Vec<String>)> = stack_images(&stack)
+            .images
+            .into_iter()
+            .map(|i| (i.reference, i.used_by))
+            .collect();
+        let row = |image: &str, used_by: &str| (image.to_string(), vec![used_by.to_string()]);
+        assert_eq!(
+            listed,
+            [
+                (
+                    "postgres:16".to_string(),
+                    vec!["services.db".to_string(), "services.dw".to_string()]
+                ),
+                row("stackwright/alertmanager:latest", "monitoring.alertmanager"),
+                row(
+                    "stackwright/nginx-exporter:latest",
+                    "monitoring.exporters.nginx"
+                ),
+                row("stackwright/nginx:latest", "gateway"),
+                row(
+                    "stackwright/postgres-exporter:latest",
+                    "monitoring.exporters.postgres"
+                ),
+                row("stackwright/prometheus:latest", "monitoring.prometheus"),
+            ]
         );
     }
 }

@@ -15,7 +15,7 @@
 
 mod keys;
 mod model;
-mod monitoring;
+pub mod monitoring;
 mod paths;
 
 use std::collections::{BTreeMap, BTreeSet};

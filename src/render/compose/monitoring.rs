@@ -29,6 +29,64 @@ pub const DEFAULT_NODE_EXPORTER_IMAGE: &str = "stackwright/node-exporter:latest"
 /// cAdvisor when the spec names no image; the project builds no cAdvisor image.
 pub const DEFAULT_CADVISOR_IMAGE: &str = "gcr.io/cadvisor/cadvisor:v0.49.1";
 
+/// A monitoring part's named data volume.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DataVolume {
+    /// The volume's key (its name in the spec's volume namespace).
+    pub key: &'static str,
+    /// Where the part keeps its data.
+    pub target: &'static str,
+}
+
+/// Prometheus's time series.
+pub const PROMETHEUS_DATA: DataVolume = DataVolume {
+    key: "prometheus-data",
+    target: "/prometheus",
+};
+/// Alertmanager's silences and notification log.
+pub const ALERTMANAGER_DATA: DataVolume = DataVolume {
+    key: "alertmanager-data",
+    target: "/alertmanager",
+};
+/// Grafana's database and plugins.
+pub const GRAFANA_DATA: DataVolume = DataVolume {
+    key: "grafana-data",
+    target: "/var/lib/grafana",
+};
+
+/// The node exporter's flags: it reports the host through the mounts below.
+pub const NODE_EXPORTER_FLAGS: [&str; 3] = [
+    "--path.procfs=/host/proc",
+    "--path.sysfs=/host/sys",
+    "--path.rootfs=/rootfs",
+];
+/// The node exporter's read-only host mounts, `(host, container)`.
+pub const NODE_EXPORTER_MOUNTS: [(&str, &str); 3] = [
+    ("/proc", "/host/proc"),
+    ("/sys", "/host/sys"),
+    ("/", "/rootfs"),
+];
+/// cAdvisor's read-only host mounts, `(host, container)`.
+pub const CADVISOR_MOUNTS: [(&str, &str); 5] = [
+    ("/", "/rootfs"),
+    ("/var/run", "/var/run"),
+    ("/sys", "/sys"),
+    ("/var/lib/docker", "/var/lib/docker"),
+    ("/dev/disk", "/dev/disk"),
+];
+
+/// Prometheus's flags: the generated configuration, the data volume, the retention the
+/// spec asks for, and the lifecycle API that reloads take.
+pub fn prometheus_flags(retention: crate::spec::values::Duration) -> Vec<String> {
+    // Prometheus reads `15d` and `1h30m`, the spec's own spelling.
+    vec![
+        format!("--config.file={}", layout::PROMETHEUS_CONFIG_IN_CONTAINER),
+        format!("--storage.tsdb.path={}", PROMETHEUS_DATA.target),
+        format!("--storage.tsdb.retention.time={retention}"),
+        "--web.enable-lifecycle".to_string(),
+    ]
+}
+
 /// Adds the monitoring containers the spec asks for.
 pub(super) fn add(composer: &mut Composer<'_>) -> Result<(), RenderError> {
     let Some(monitoring) = &composer.stack.monitoring else {
@@ -49,14 +107,7 @@ pub(super) fn add(composer: &mut Composer<'_>) -> Result<(), RenderError> {
 
 fn prometheus(composer: &mut Composer<'_>, monitoring: &Monitoring) -> Result<(), RenderError> {
     let spec = &monitoring.prometheus;
-    // Prometheus reads `15d` and `1h30m`, the spec's own spelling.
-    let retention = spec.retention;
-    let flags = [
-        format!("--config.file={}", layout::PROMETHEUS_CONFIG_IN_CONTAINER),
-        "--storage.tsdb.path=/prometheus".to_string(),
-        format!("--storage.tsdb.retention.time={retention}"),
-        "--web.enable-lifecycle".to_string(),
-    ];
+    let flags = prometheus_flags(spec.retention);
     let image = spec.image.as_deref().unwrap_or(DEFAULT_PROMETHEUS_IMAGE);
     let mut service = base(composer, "monitoring.prometheus", image, &spec.build)?;
     service.command = Some(texts(flags));
@@ -69,7 +120,7 @@ fn prometheus(composer: &mut Composer<'_>, monitoring: &Monitoring) -> Result<()
             layout::PROMETHEUS_RULES_DIR,
             layout::PROMETHEUS_RULES_IN_CONTAINER,
         ),
-        data_volume(composer, "prometheus-data", "/prometheus")?,
+        data_volume(composer, PROMETHEUS_DATA)?,
     ];
     service.ports = published(
         "monitoring.prometheus.port",
@@ -88,7 +139,7 @@ fn alertmanager(composer: &mut Composer<'_>, monitoring: &Monitoring) -> Result<
             layout::ALERTMANAGER_CONFIG,
             layout::ALERTMANAGER_CONFIG_IN_CONTAINER,
         ),
-        data_volume(composer, "alertmanager-data", "/alertmanager")?,
+        data_volume(composer, ALERTMANAGER_DATA)?,
     ];
     // Receivers read their URLs and keys from files, at `layout::secret_path`.
     for (name, receiver) in &spec.receivers {
@@ -141,7 +192,7 @@ fn grafana(composer: &mut Composer<'_>, monitoring: &Monitoring) -> Result<(), R
             layout::GRAFANA_DASHBOARDS_DIR,
             layout::GRAFANA_DASHBOARDS_IN_CONTAINER,
         ),
-        data_volume(composer, "grafana-data", "/var/lib/grafana")?,
+        data_volume(composer, GRAFANA_DATA)?,
     ];
     if monitoring.prometheus.enabled {
         service.depends_on.insert(
@@ -223,17 +274,9 @@ fn exporters(composer: &mut Composer<'_>, monitoring: &Monitoring) -> Result<(),
         let spec = &exporters.node;
         let image = spec.image.as_deref().unwrap_or(DEFAULT_NODE_EXPORTER_IMAGE);
         let mut service = base(composer, "monitoring.exporters.node", image, &spec.build)?;
-        service.command = Some(texts([
-            "--path.procfs=/host/proc",
-            "--path.sysfs=/host/sys",
-            "--path.rootfs=/rootfs",
-        ]));
+        service.command = Some(texts(NODE_EXPORTER_FLAGS));
         service.pid = Some("host");
-        service.volumes = host_mounts(&[
-            ("/proc", "/host/proc"),
-            ("/sys", "/host/sys"),
-            ("/", "/rootfs"),
-        ]);
+        service.volumes = host_mounts(&NODE_EXPORTER_MOUNTS);
         insert(
             composer,
             layout::NODE_EXPORTER.name,
@@ -252,13 +295,7 @@ fn exporters(composer: &mut Composer<'_>, monitoring: &Monitoring) -> Result<(),
             &spec.build,
         )?;
         service.privileged = true;
-        service.volumes = host_mounts(&[
-            ("/", "/rootfs"),
-            ("/var/run", "/var/run"),
-            ("/sys", "/sys"),
-            ("/var/lib/docker", "/var/lib/docker"),
-            ("/dev/disk", "/dev/disk"),
-        ]);
+        service.volumes = host_mounts(&CADVISOR_MOUNTS);
         insert(composer, layout::CADVISOR.name, "cAdvisor", service)?;
     }
     Ok(())
@@ -322,7 +359,8 @@ fn base(
 }
 
 /// A named volume for a monitoring container's data.
-fn data_volume(composer: &mut Composer<'_>, key: &str, target: &str) -> Result<Mount, RenderError> {
+fn data_volume(composer: &mut Composer<'_>, volume: DataVolume) -> Result<Mount, RenderError> {
+    let DataVolume { key, target } = volume;
     if composer.file.volumes.contains_key(key) {
         return Err(RenderError::Invalid {
             field: "services.*.volumes".into(),
