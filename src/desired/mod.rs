@@ -313,7 +313,42 @@ pub const DEFAULT_GATEWAY_IMAGE: &str = "stackwright/nginx:latest";
 
 /// The command that makes the gateway reread its configuration: `nginx -t` first, so a
 /// configuration nginx refuses is reported with nginx's own message and never loaded.
-pub const GATEWAY_RELOAD: [&str; 3] = ["sh", "-c", "nginx -t -q && nginx -s reload"];
+///
+/// `nginx -s reload` only signals the master and returns at once; until the workers that ran
+/// the old configuration stop accepting, new requests may still go to a replica that is
+/// about to stop. So the command then waits (10 s at most) until every worker it saw before
+/// the reload has exited or calls itself "shutting down", which nginx sets when the worker
+/// closes its listening sockets. A master that could not load the files keeps its old
+/// workers, and the command fails instead of pretending the files are live.
+pub const GATEWAY_RELOAD: [&str; 3] = ["sh", "-c", GATEWAY_RELOAD_SCRIPT];
+
+const GATEWAY_RELOAD_SCRIPT: &str = r#"nginx -t -q || exit 1
+title() { { tr '\0' ' ' < "/proc/$1/cmdline"; } 2>/dev/null; }
+old=""
+for dir in /proc/[0-9]*; do
+  pid=${dir#/proc/}
+  case $(title "$pid") in
+    *"shutting down"*) ;;
+    "nginx: worker process"*) old="$old $pid" ;;
+  esac
+done
+nginx -s reload || exit 1
+tries=0
+while [ "$tries" -lt 200 ]; do
+  accepting=""
+  for pid in $old; do
+    case $(title "$pid") in
+      "nginx: worker process"*"shutting down"* | "") ;;
+      "nginx: worker process"*) accepting="$accepting $pid" ;;
+    esac
+  done
+  [ -z "$accepting" ] && exit 0
+  sleep 0.05
+  tries=$((tries + 1))
+done
+echo "nginx still runs the old configuration 10 s after the reload; see its error log" >&2
+exit 1
+"#;
 
 /// Turns a stack into desired state. All problems are reported, not only the first.
 pub fn build(stack: &Stack, inputs: &Inputs<'_>) -> Result<Desired, Vec<DesiredError>> {
