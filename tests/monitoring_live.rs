@@ -57,22 +57,7 @@ monitoring:
 
 /// Runs `stackwright` with the secret in its environment; asserts the exit code.
 fn run(stack: &TestStack, token: &str, args: &[&str], code: i32) -> String {
-    let output = stack
-        .command()
-        .args(args)
-        .env(TOKEN_VAR, token)
-        .output()
-        .expect("stackwright runs");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "stackwright {} exited with {:?}\nstdout:\n{stdout}\nstderr:\n{}",
-        args.join(" "),
-        output.status.code(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
+    stack.run_env(args, &[(TOKEN_VAR, token)], code)
 }
 
 fn apply(stack: &TestStack, token: &str) -> String {

@@ -110,22 +110,8 @@ impl Uns {
             args.push(file);
         }
         args.extend(extra.iter().map(|s| s.to_string()));
-        let output = self
-            .stack
-            .command()
-            .args(&args)
-            .envs(SECRETS)
-            .output()
-            .expect("stackwright runs");
-        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-        assert_eq!(
-            output.status.code(),
-            Some(code),
-            "stackwright {}\nstdout:\n{stdout}\nstderr:\n{}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr)
-        );
-        stdout
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.stack.run_env(&args, &SECRETS, code)
     }
 
     fn apply(&self, change: Option<&str>) -> String {

@@ -152,16 +152,7 @@ pub struct FilesRecord {
 /// Reads everything the stack owns.
 pub async fn observe(engine: &Engine, stack: &str) -> Result<Observed, EngineError> {
     let filter = HashMap::from([("label", vec![labels::stack_filter(stack)])]);
-    let containers = engine.call(
-        format!("list the containers of stack `{stack}`"),
-        CALL_TIMEOUT,
-        engine.docker.list_containers(Some(
-            ListContainersOptionsBuilder::new()
-                .all(true)
-                .filters(&filter)
-                .build(),
-        )),
-    );
+    let containers = list_containers(engine, stack);
     let networks = engine.call(
         format!("list the networks of stack `{stack}`"),
         CALL_TIMEOUT,
@@ -219,24 +210,31 @@ pub async fn observe(engine: &Engine, stack: &str) -> Result<Observed, EngineErr
 
 /// Reads only the stack's containers: what apply needs to see which replicas run now.
 pub async fn containers(engine: &Engine, stack: &str) -> Result<Vec<LiveContainer>, EngineError> {
-    let filter = HashMap::from([("label", vec![labels::stack_filter(stack)])]);
-    let listed = engine
-        .call(
-            format!("list the containers of stack `{stack}`"),
-            CALL_TIMEOUT,
-            engine.docker.list_containers(Some(
-                ListContainersOptionsBuilder::new()
-                    .all(true)
-                    .filters(&filter)
-                    .build(),
-            )),
-        )
-        .await?;
+    let listed = list_containers(engine, stack).await?;
     let mut observed = Observed::default();
     for container in listed {
         parse_container(container, &mut observed);
     }
     Ok(observed.containers)
+}
+
+/// Lists every container of the stack, stopped ones too, in one engine call.
+async fn list_containers(
+    engine: &Engine,
+    stack: &str,
+) -> Result<Vec<ContainerSummary>, EngineError> {
+    let filter = HashMap::from([("label", vec![labels::stack_filter(stack)])]);
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filter)
+        .build();
+    engine
+        .call(
+            format!("list the containers of stack `{stack}`"),
+            CALL_TIMEOUT,
+            engine.docker.list_containers(Some(options)),
+        )
+        .await
 }
 
 fn parse_network(network: Network) -> Option<LiveNetwork> {

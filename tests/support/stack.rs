@@ -85,7 +85,18 @@ impl TestStack {
 
     /// Runs `stackwright`, asserting it exits with `code`; returns stdout.
     pub fn run_ok(&self, args: &[&str], code: i32) -> String {
-        let output = self.run(args);
+        self.run_env(args, &[], code)
+    }
+
+    /// Runs `stackwright` with extra environment variables (secrets, say), asserting it
+    /// exits with `code`; returns stdout.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)], code: i32) -> String {
+        let output = self
+            .command()
+            .args(args)
+            .envs(env.iter().copied())
+            .output()
+            .expect("stackwright runs");
         assert_eq!(
             output.status.code(),
             Some(code),
