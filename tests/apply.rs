@@ -523,6 +523,7 @@ fn an_apply_killed_at_any_point_converges_on_the_next_run() {
 fn a_secret_value_appears_only_in_the_container_environment() {
     support::images::ensure(&["testhttp"]);
     const SENTINEL: &str = "swtc-sentinel-5b7e0c1d";
+    const ROTATED: &str = "swtc-sentinel-rotated-93fa";
     let stack = TestStack::new("swtc-secret");
     stack.spec(
         r#"
@@ -536,11 +537,11 @@ services:
       MODE: plain
 "#,
     );
-    let run = |args: &[&str]| {
+    let run_as = |value: &str, args: &[&str], code: i32| {
         let output = stack
             .command()
             .args(args)
-            .env("SWTC_SECRET_TOKEN", SENTINEL)
+            .env("SWTC_SECRET_TOKEN", value)
             .env("RUST_LOG", "trace")
             .output()
             .unwrap();
@@ -549,12 +550,14 @@ services:
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        assert!(
-            output.status.success(),
-            "stackwright {args:?} failed:\n{text}"
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "stackwright {args:?}:\n{text}"
         );
         text
     };
+    let run = |args: &[&str]| run_as(SENTINEL, args, 0);
     let commands: [&[&str]; 5] = [
         &["-vv", "plan", "-f", "stack.yaml"],
         &[
@@ -592,9 +595,31 @@ services:
     );
     assert!(seen[5].contains("env.EXTRA: (none) → \"x\""), "{}", seen[5]);
 
+    // A new value behind the same reference: plan sees it without showing either value,
+    // apply rolls the container onto it, and then nothing is left to do.
+    let plan = ["-vv", "plan", "-f", "stack.yaml", "--detailed-exitcode"];
+    let rotated = run_as(ROTATED, &plan, 2);
+    assert!(
+        rotated.contains("env.TOKEN: (sensitive) the secret's value changed"),
+        "{rotated}"
+    );
+    seen.push(rotated);
+    seen.push(run_as(
+        ROTATED,
+        &["apply", "-f", "stack.yaml", "--auto-approve"],
+        0,
+    ));
+    seen.push(run_as(ROTATED, &plan, 0));
+    for container in stack.service_containers() {
+        assert!(
+            container.env.contains(&format!("TOKEN={ROTATED}")),
+            "the new value did not reach the container"
+        );
+    }
+
     for (i, text) in seen.iter().enumerate() {
         assert!(
-            !text.contains(SENTINEL),
+            !text.contains(SENTINEL) && !text.contains(ROTATED),
             "run {i} printed the secret:\n{text}"
         );
     }
@@ -602,7 +627,7 @@ services:
         let path = entry.unwrap().path();
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
-            !text.contains(SENTINEL),
+            !text.contains(SENTINEL) && !text.contains(ROTATED),
             "{} holds the secret",
             path.display()
         );
@@ -613,15 +638,9 @@ services:
         "no labels were read: {labels}"
     );
     assert!(
-        !labels.contains(SENTINEL),
+        !labels.contains(SENTINEL) && !labels.contains(ROTATED),
         "a label holds the secret: {labels}"
     );
-    for container in stack.service_containers() {
-        assert!(
-            container.env.contains(&format!("TOKEN={SENTINEL}")),
-            "the secret did not reach the container"
-        );
-    }
 }
 
 #[test]

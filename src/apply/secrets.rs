@@ -1,12 +1,14 @@
 //! Secret values: read at apply time from the environment or a file, handed only to the
 //! engine's create call or uploaded as a file into a container before it starts, never
-//! printed, logged or stored.
+//! printed, logged or stored. Also the check that running containers still carry the
+//! values their references resolve to now.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::desired::{EnvEntry, SecretFile};
+use crate::desired::{Desired, EnvEntry, SecretFile};
+use crate::engine::{Engine, EngineError, Observed};
 use crate::plan::{Plan, StepKind};
 
 /// A secret reference: its name and the file that holds it, if any.
@@ -133,6 +135,73 @@ impl Secrets {
     }
 }
 
+/// The running containers whose secret environment values differ from what their
+/// references resolve to now, by container ID, each with the fields that differ
+/// (`env.JWT_SECRET`). Labels hold references only, so a rotated value shows nowhere else.
+///
+/// Only containers whose configuration is otherwise current are read (the others are
+/// replaced anyway): one inspect each. A secret that cannot be resolved here (`plan` run
+/// without it) is not compared; `apply` still refuses to run without it. Values are
+/// compared in memory and dropped; only field names leave this function. Secret files
+/// are not compared: they are uploaded when a container is created.
+pub async fn rotated(
+    engine: &Engine,
+    desired: &Desired,
+    observed: &Observed,
+) -> Result<BTreeMap<String, Vec<String>>, EngineError> {
+    let mut resolved: BTreeMap<Key, Option<String>> = BTreeMap::new();
+    let mut rotated = BTreeMap::new();
+    for service in desired.services.values() {
+        let secret_env: Vec<(&String, Key)> = service
+            .config
+            .env
+            .iter()
+            .filter_map(|(key, entry)| match entry {
+                EnvEntry::Value(_) => None,
+                EnvEntry::Secret { name, file } => Some((key, (name.clone(), file.clone()))),
+            })
+            .collect();
+        if secret_env.is_empty() {
+            continue;
+        }
+        let hash = service.config.hash();
+        let current = observed.containers.iter().filter(|c| {
+            c.service == service.name
+                && c.role == service.role
+                && hash.is_some()
+                && c.config_hash == hash
+                && c.state == crate::engine::State::Running
+        });
+        for container in current {
+            let live = engine.container_env(&container.id, &container.name).await?;
+            let mut fields = Vec::new();
+            for (key, reference) in &secret_env {
+                let now = resolved
+                    .entry(reference.clone())
+                    .or_insert_with(|| read(&reference.0, reference.1.as_deref()).ok());
+                let Some(now) = now else {
+                    continue;
+                };
+                if live_value(&live, key) != Some(now.as_str()) {
+                    fields.push(format!("env.{key}"));
+                }
+            }
+            if !fields.is_empty() {
+                rotated.insert(container.id.clone(), fields);
+            }
+        }
+    }
+    Ok(rotated)
+}
+
+/// The value of `key` in a `KEY=VALUE` list.
+fn live_value<'a>(env: &'a [String], key: &str) -> Option<&'a str> {
+    env.iter().find_map(|pair| {
+        pair.strip_prefix(key)
+            .and_then(|rest| rest.strip_prefix('='))
+    })
+}
+
 /// Reads one secret: the file when given (one trailing newline dropped), else the
 /// environment variable of the same name.
 fn read(name: &str, file: Option<&str>) -> Result<String, SecretError> {
@@ -188,6 +257,18 @@ mod tests {
             secrets.files(&files)["/run/secrets/TOKEN"],
             b"s3cr3t-value".to_vec()
         );
+    }
+
+    #[test]
+    fn a_live_value_is_found_by_its_whole_key() {
+        let env = [
+            "JWT_SECRET_OLD=old".to_string(),
+            "JWT_SECRET=now=with=equals".to_string(),
+            "EMPTY=".to_string(),
+        ];
+        assert_eq!(live_value(&env, "JWT_SECRET"), Some("now=with=equals"));
+        assert_eq!(live_value(&env, "EMPTY"), Some(""));
+        assert_eq!(live_value(&env, "JWT"), None);
     }
 
     #[test]

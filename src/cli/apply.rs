@@ -16,7 +16,7 @@ use crate::apply::{
 };
 use crate::desired::LiveFiles;
 use crate::engine::{Engine, observe};
-use crate::plan::{self, Options, Plan, PlanJson, SavedPlan};
+use crate::plan::{self, Plan, PlanJson, SavedPlan};
 
 /// Arguments of `apply`.
 #[derive(Debug, Args)]
@@ -121,9 +121,7 @@ async fn fresh_plan(
     args: &ApplyArgs,
 ) -> Result<Option<Plan>, Failure> {
     let (desired, observed) = stack::read(engine, spec, &stack::gateway_files(spec)).await?;
-    let options = Options {
-        replace: args.replace.iter().cloned().collect(),
-    };
+    let options = stack::plan_options(engine, &desired, &observed, &args.replace).await?;
     let plan = plan::reconcile(&desired, &observed, &options).map_err(|err| err.to_string())?;
     show(&plan, args.output);
     if plan.is_empty() || args.auto_approve {

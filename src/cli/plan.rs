@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::stack::{self, Failure};
 use super::{Global, OutputFormat, SpecFiles};
-use crate::plan::{self, Options, PlanJson, SavedPlan};
+use crate::plan::{self, PlanJson, SavedPlan};
 
 /// Arguments of `plan`.
 #[derive(Debug, Args)]
@@ -50,9 +50,7 @@ async fn plan(global: &Global, args: PlanArgs) -> Result<ExitCode, Failure> {
     }
     let engine = stack::connect().await?;
     let (desired, observed) = stack::read(&engine, &spec, &stack::gateway_files(&spec)).await?;
-    let options = Options {
-        replace: args.replace.iter().cloned().collect(),
-    };
+    let options = stack::plan_options(&engine, &desired, &observed, &args.replace).await?;
     let plan = plan::reconcile(&desired, &observed, &options).map_err(|err| err.to_string())?;
     tracing::debug!(calls = engine.calls(), "engine calls");
 

@@ -12,6 +12,7 @@ use super::{Global, SpecFiles};
 use crate::apply::lock::{self, Holder, Lock};
 use crate::desired::{self, ConfigFiles, Desired, Inputs, context};
 use crate::engine::{Engine, Observed, observe};
+use crate::plan::Options;
 use crate::render::nginx::GatewayConfig;
 use crate::spec::Stack;
 
@@ -114,6 +115,23 @@ pub(super) async fn read(
         lines.join("\nerror: ")
     })?;
     Ok((desired, observed))
+}
+
+/// The planner's options: the services `--replace` names, and the containers whose secret
+/// values changed since they were created (one inspect per running container with secrets).
+pub(super) async fn plan_options(
+    engine: &Engine,
+    desired: &Desired,
+    observed: &Observed,
+    replace: &[String],
+) -> Result<Options, Failure> {
+    let rotated = crate::apply::secrets::rotated(engine, desired, observed)
+        .await
+        .map_err(|err| err.to_string())?;
+    Ok(Options {
+        replace: replace.iter().cloned().collect(),
+        rotated,
+    })
 }
 
 /// Takes the stack's lock, telling the user when a lock is broken.

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::stack::{self, Failure};
 use super::{Global, OutputFormat, SpecFiles};
 use crate::engine::{Health, Observed, State};
-use crate::plan::{self, Action, Options, Plan, StepKind, Summary};
+use crate::plan::{self, Action, Plan, StepKind, Summary};
 
 /// Arguments of `status`.
 #[derive(Debug, Args)]
@@ -57,8 +57,8 @@ async fn status(global: &Global, args: StatusArgs) -> Result<ExitCode, Failure> 
     let spec = stack::load(&args.spec, global)?;
     let engine = stack::connect().await?;
     let (desired, observed) = stack::read(&engine, &spec, &stack::gateway_files(&spec)).await?;
-    let plan =
-        plan::reconcile(&desired, &observed, &Options::default()).map_err(|err| err.to_string())?;
+    let options = stack::plan_options(&engine, &desired, &observed, &[]).await?;
+    let plan = plan::reconcile(&desired, &observed, &options).map_err(|err| err.to_string())?;
     let status = Status {
         format_version: plan::FORMAT_VERSION,
         stack: plan.stack.clone(),

@@ -267,6 +267,19 @@ impl Engine {
         })
     }
 
+    /// The `KEY=VALUE` environment a container was created with. It holds secret values:
+    /// callers compare it and drop it, and never print or log it.
+    pub async fn container_env(&self, id: &str, name: &str) -> Result<Vec<String>, EngineError> {
+        let inspected = self
+            .call(
+                format!("read the environment of container `{name}`"),
+                CALL_TIMEOUT,
+                self.docker.inspect_container(id, None),
+            )
+            .await?;
+        Ok(inspected.config.and_then(|c| c.env).unwrap_or_default())
+    }
+
     /// Extracts a tar archive into a container at `/`.
     pub async fn upload(&self, id: &str, name: &str, tar: Vec<u8>) -> Result<(), EngineError> {
         let options = UploadToContainerOptionsBuilder::new().path("/").build();

@@ -364,6 +364,12 @@ pub enum Reason {
         /// The value is a secret: shown as `(sensitive)`.
         sensitive: bool,
     },
+    /// A secret's reference is unchanged but the value it resolves to is not the one the
+    /// container runs with. Neither value is recorded.
+    SecretChanged {
+        /// The field, e.g. `env.JWT_SECRET`.
+        field: String,
+    },
     /// The image changes to one known only after it is pulled or built.
     ImagePending {
         /// The old image, rendered.
@@ -449,6 +455,9 @@ impl fmt::Display for Reason {
                 after,
                 sensitive: false,
             } => write!(f, "{field}: {} → {}", or_none(before), or_none(after)),
+            Self::SecretChanged { field } => {
+                write!(f, "{field}: (sensitive) the secret's value changed")
+            }
             Self::ImagePending {
                 before,
                 reference,

@@ -23,6 +23,9 @@ use crate::spec::{Condition, Strategy};
 pub struct Options {
     /// Services whose containers are replaced even when their configuration matches.
     pub replace: BTreeSet<String>,
+    /// Containers, by ID, that run with secret values other than their references give
+    /// now, with the fields that differ (`apply::secrets::rotated` finds them): replaced.
+    pub rotated: BTreeMap<String, Vec<String>>,
 }
 
 /// Why no plan could be made.
@@ -82,7 +85,7 @@ pub fn reconcile(
             .filter(|c| c.service == service.name && c.role == service.role)
             .collect();
         let forced = options.replace.contains(name);
-        let step = service_step(desired, service, &live, &records, forced);
+        let step = service_step(desired, service, &live, &records, forced, &options.rotated);
         let after = before.of(service, &service_steps);
         service_steps.insert(name, graph.push(after, StepKind::Service(step)));
     }
@@ -496,10 +499,16 @@ fn service_step(
     live: &[&LiveContainer],
     records: &BTreeMap<&str, &str>,
     forced: bool,
+    rotated: &BTreeMap<String, Vec<String>>,
 ) -> ServiceStep {
     let hash = service.config.hash();
-    let current =
-        |c: &LiveContainer| !forced && hash.is_some() && c.config_hash == hash && usable(c.state);
+    let current = |c: &LiveContainer| {
+        !forced
+            && hash.is_some()
+            && c.config_hash == hash
+            && usable(c.state)
+            && !rotated.contains_key(&c.id)
+    };
 
     let mut deletes = Vec::new();
     let mut by_replica: BTreeMap<u32, Vec<&LiveContainer>> = BTreeMap::new();
@@ -527,6 +536,7 @@ fn service_step(
             name: service.container_name(&desired.stack, replica),
             replica,
             records,
+            rotated,
         };
         let candidates = by_replica.remove(&replica).unwrap_or_default();
         let keeper = candidates
@@ -577,6 +587,7 @@ struct Slot<'a> {
     name: String,
     replica: u32,
     records: &'a BTreeMap<&'a str, &'a str>,
+    rotated: &'a BTreeMap<String, Vec<String>>,
 }
 
 impl Slot<'_> {
@@ -623,7 +634,7 @@ impl Slot<'_> {
         if forced {
             reasons.push(Reason::Forced);
         } else if let Some(primary) = primary {
-            reasons.extend(why_replace(self.service, primary));
+            reasons.extend(why_replace(self.service, primary, self.rotated));
         }
         let op = ContainerOp::Replace {
             order: self.service.replace_order,
@@ -706,7 +717,11 @@ impl Slot<'_> {
 }
 
 /// Why a container's configuration no longer fits.
-fn why_replace(service: &DesiredService, old: &LiveContainer) -> Vec<Reason> {
+fn why_replace(
+    service: &DesiredService,
+    old: &LiveContainer,
+    rotated: &BTreeMap<String, Vec<String>>,
+) -> Vec<Reason> {
     if !usable(old.state) {
         return vec![Reason::NotRunning { state: old.state }];
     }
@@ -716,6 +731,17 @@ fn why_replace(service: &DesiredService, old: &LiveContainer) -> Vec<Reason> {
     };
     if !reasons.is_empty() {
         return reasons;
+    }
+    if let Some(fields) = rotated
+        .get(&old.id)
+        .filter(|_| old.config_hash == service.config.hash())
+    {
+        return fields
+            .iter()
+            .map(|field| Reason::SecretChanged {
+                field: field.clone(),
+            })
+            .collect();
     }
     vec![Reason::HashDiffers {
         before: old.config_hash.clone(),

@@ -454,6 +454,7 @@ fn a_dependency_cycle_is_refused_with_its_services() {
 fn replace_of_an_unknown_service_suggests_the_closest_name() {
     let options = Options {
         replace: ["apu".to_string()].into(),
+        ..Options::default()
     };
     let err = reconcile(&desired(BASE), &applied(BASE), &options).unwrap_err();
     assert_eq!(
@@ -466,6 +467,7 @@ fn replace_of_an_unknown_service_suggests_the_closest_name() {
 fn a_forced_replacement_names_the_flag() {
     let options = Options {
         replace: ["db".to_string()].into(),
+        ..Options::default()
     };
     let plan = reconcile(&desired(BASE), &applied(BASE), &options).unwrap();
     let text = render(&plan);
@@ -473,6 +475,27 @@ fn a_forced_replacement_names_the_flag() {
     assert!(
         text.contains("replacement requested with `--replace`"),
         "{text}"
+    );
+}
+
+#[test]
+fn a_rotated_secret_value_replaces_only_the_containers_that_run_the_old_one() {
+    let options = Options {
+        rotated: [("id-demo-api-2".to_string(), vec!["env.TOKEN".to_string()])].into(),
+        ..Options::default()
+    };
+    let plan = reconcile(&desired(BASE), &applied(BASE), &options).unwrap();
+    assert_eq!(
+        render(&plan),
+        r#"Plan for stack `demo`. Symbols:
+  +/- replace: start the new container, then remove the old one
+
+  # service api: 2 replicas, rolling, 1 at a time
+  +/- container demo-api-2
+        env.TOKEN: (sensitive) the secret's value changed
+
+Plan: 0 to create, 0 to update, 1 to replace, 0 to delete.
+"#
     );
 }
 
