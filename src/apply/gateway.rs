@@ -48,8 +48,9 @@ struct LinkState {
     leaving: BTreeSet<String>,
     /// The files this apply last loaded into the gateway.
     loaded: Option<Manifest>,
-    /// Replicas started or stopped since the gateway last settled.
-    touched: bool,
+    /// Services whose replicas started or stopped since their step last settled: routed
+    /// services run in parallel, so one service's settle must not answer for another's.
+    touched: BTreeSet<String>,
 }
 
 impl Link {
@@ -156,7 +157,7 @@ impl Shared {
             return Ok(());
         };
         let mut state = link.state.lock().await;
-        state.touched = true;
+        state.touched.insert(service.to_string());
         let before = state.leaving.len();
         state.leaving.extend(names.into_iter().cloned());
         if state.leaving.len() == before {
@@ -186,7 +187,7 @@ impl Shared {
             return Ok(());
         };
         let mut state = link.state.lock().await;
-        state.touched = true;
+        state.touched.insert(service.to_string());
         link.refresh(self, &mut state, true).await
     }
 
@@ -198,11 +199,11 @@ impl Shared {
             return Ok(());
         };
         let mut state = link.state.lock().await;
-        if !state.touched {
+        if !state.touched.contains(service) {
             return Ok(());
         }
         link.refresh(self, &mut state, true).await?;
-        state.touched = false;
+        state.touched.remove(service);
         Ok(())
     }
 }
