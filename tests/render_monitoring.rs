@@ -285,20 +285,11 @@ fn uns_alertmanager_passes_amtool_and_names_secrets_only_as_files() {
     assert_eq!(inhibit["equal"], json!(["service"]));
 }
 
-/// A Grafana schema of the shared reference data: `../shared/reference` beside the
-/// repository, or `/work/shared/reference` for a worktree elsewhere.
+/// A Grafana schema of the reference data in `tests/reference/`.
 fn schema(name: &str) -> Value {
-    let relative = Path::new("grafana/schema").join(name);
-    let candidates = [
-        repo().join("../shared/reference").join(&relative),
-        Path::new("/work/shared/reference").join(&relative),
-    ];
-    let path = candidates
-        .iter()
-        .find(|p| p.is_file())
-        .unwrap_or(&candidates[0]);
+    let path = &repo().join("tests/reference/grafana/schema").join(name);
     let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e} (the shared reference data)", path.display()));
+        .unwrap_or_else(|e| panic!("{}: {e} (tests/reference)", path.display()));
     serde_json::from_str(&text).expect("reference schemas are JSON")
 }
 

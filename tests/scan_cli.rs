@@ -25,20 +25,15 @@ fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `shared/reference/<rest>`, found beside the repository or one of its parents.
+/// `tests/reference/<rest>`: the real reports and schemas the scan tests read.
 fn reference(rest: &str) -> PathBuf {
-    let start = manifest_dir();
-    start
-        .ancestors()
-        .map(|dir| dir.join("shared/reference").join(rest))
-        .find(|path| path.exists())
-        .unwrap_or_else(|| {
-            panic!(
-                "shared/reference/{rest} not found beside {} or its parents; the scan tests \
-                 need the shared reference data",
-                start.display()
-            )
-        })
+    let path = manifest_dir().join("tests/reference").join(rest);
+    assert!(
+        path.exists(),
+        "reference file {} is missing",
+        path.display()
+    );
+    path
 }
 
 /// What one run printed and how it ended.

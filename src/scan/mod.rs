@@ -226,16 +226,14 @@ pub fn policy_of(stack: &Stack) -> ScanPolicy {
 pub(crate) mod testdata {
     use std::path::PathBuf;
 
-    /// A real Trivy report from `shared/reference/trivy/reports/`, found beside the
-    /// repository or one of its parents; panics (failing the test) when it is missing.
+    /// A real Trivy report from `tests/reference/trivy/reports/`; panics (failing the
+    /// test) when it is missing.
     pub fn reference_report(name: &str) -> PathBuf {
-        let start = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let rest = format!("shared/reference/trivy/reports/{name}");
-        start
-            .ancestors()
-            .map(|dir| dir.join(&rest))
-            .find(|path| path.exists())
-            .unwrap_or_else(|| panic!("{rest} not found beside {}", start.display()))
+        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/reference/trivy/reports")
+            .join(name);
+        assert!(path.exists(), "{} is missing", path.display());
+        path
     }
 }
 

@@ -193,17 +193,16 @@ pub fn compose_schema_errors(yaml: &str) -> Vec<String> {
         .collect()
 }
 
-/// A file of the shared reference data: `../shared/reference` beside the repository, or
-/// `/work/shared/reference` for a worktree elsewhere.
+/// A file of the reference data kept in `tests/reference/` (schemas and real files from
+/// public projects; `tests/reference/README.md` names their sources and licenses).
 pub fn reference(file: &str) -> PathBuf {
-    let candidates = [
-        root().join("../shared/reference").join(file),
-        PathBuf::from("/work/shared/reference").join(file),
-    ];
-    match candidates.iter().find(|p| p.is_file()) {
-        Some(found) => found.clone(),
-        None => panic!("reference file `{file}` not found in {candidates:?}"),
-    }
+    let path = root().join("tests/reference").join(file);
+    assert!(
+        path.is_file(),
+        "reference file {} is missing",
+        path.display()
+    );
+    path
 }
 
 /// Output text, lossily.
