@@ -1,4 +1,5 @@
-//! The locally built images behave as CONTRACTS.md promises, checked on the real engine.
+//! The locally built images behave as the README's "Images" section promises, checked on
+//! the real engine.
 //!
 //! Every test makes its own network and containers named `swt-img-<pid>-<n>-...` and removes
 //! them when it ends, also when it fails. Containers are reached from a client container

@@ -10,7 +10,7 @@ use super::{Global, OutputFormat, SpecFiles};
 use crate::scan::{self, Outcome, Progress, ScanVerdict};
 use crate::spec::values::Date;
 
-/// The exit status of a scan whose policy fails (CONTRACTS.md).
+/// The exit status of a scan whose policy fails (the README's "Exit statuses").
 const POLICY_FAILED: u8 = 4;
 
 /// Arguments of `scan`.

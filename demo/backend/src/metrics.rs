@@ -12,8 +12,8 @@ use prometheus::{
     Opts, Registry, TextEncoder,
 };
 
-/// Every metric family the contract (CONTRACTS.md, "Metrics the demo backend exposes")
-/// promises, so tests can check the rendered text against one list.
+/// Every metric family the generated alerts and dashboards read (the README's "Demo
+/// backend" section lists them), so tests can check the rendered text against one list.
 pub const CONTRACT_FAMILIES: &[&str] = &[
     "http_requests_total",
     "http_request_duration_seconds",

@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use support::{Backend, Container, DB_PASSWORD, Reply, TempDir};
 
-/// The metric families of CONTRACTS.md, copied here on purpose: the contract, not the
-/// implementation's own list, is what the alerts and dashboards rely on.
+/// The metric families the README's "Demo backend" section promises, copied here on
+/// purpose: that list, not the implementation's own, is what the alerts and dashboards
+/// rely on.
 const CONTRACT: &[&str] = &[
     "http_requests_total",
     "http_request_duration_seconds",

@@ -31,7 +31,7 @@ pub const CADVISOR_HOST: &str = "cadvisor";
 /// The `service` label value of the gateway's metrics.
 pub const GATEWAY_SERVICE: &str = "gateway";
 
-/// The exporters' ports, as the images in CONTRACTS.md listen.
+/// The exporters' ports, as the images of `images/` listen.
 pub mod ports {
     /// nginx exporter.
     pub const NGINX: u16 = 9113;
