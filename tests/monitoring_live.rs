@@ -229,4 +229,15 @@ fn prometheus_scrapes_every_target_and_a_changed_rule_reloads_it_in_place() {
         labels.contains(TOKEN_VAR),
         "the config label names the secret"
     );
+
+    // A new token behind the same reference: plan names the file, never either value.
+    let rotated = format!("{token}-rotated");
+    let plan = run(&stack, &rotated, &args, 2);
+    assert!(
+        plan.contains(&format!(
+            "secret_files.{path}: (sensitive) the secret's value changed"
+        )),
+        "{plan}"
+    );
+    assert!(!plan.contains(&token), "the plan shows a secret value");
 }

@@ -139,7 +139,7 @@ fn pack_with_mode(files: &BTreeMap<String, Vec<u8>>, mode: u32) -> Vec<u8> {
 }
 
 /// The contents of the first regular file of a tar archive.
-fn first_file(tar: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn first_file(tar: &[u8]) -> Option<Vec<u8>> {
     let mut archive = tar::Archive::new(tar);
     for entry in archive.entries().ok()? {
         let mut entry = entry.ok()?;

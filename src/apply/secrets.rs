@@ -135,21 +135,22 @@ impl Secrets {
     }
 }
 
-/// The running containers whose secret environment values differ from what their
-/// references resolve to now, by container ID, each with the fields that differ
-/// (`env.JWT_SECRET`). Labels hold references only, so a rotated value shows nowhere else.
+/// The running containers whose secret values differ from what their references resolve
+/// to now, by container ID, each with the fields that differ (`env.JWT_SECRET`,
+/// `secret_files./run/secrets/TOKEN`). Labels hold references only, so a rotated value
+/// shows nowhere else.
 ///
 /// Only containers whose configuration is otherwise current are read (the others are
-/// replaced anyway): one inspect each. A secret that cannot be resolved here (`plan` run
-/// without it) is not compared; `apply` still refuses to run without it. Values are
-/// compared in memory and dropped; only field names leave this function. Secret files
-/// are not compared: they are uploaded when a container is created.
+/// replaced anyway): one inspect for the environment, one download per secret file. A
+/// secret that cannot be resolved here (`plan` run without it) is not compared; `apply`
+/// still refuses to run without it. Values are compared in memory and dropped; only field
+/// names leave this function.
 pub async fn rotated(
     engine: &Engine,
     desired: &Desired,
     observed: &Observed,
 ) -> Result<BTreeMap<String, Vec<String>>, EngineError> {
-    let mut resolved: BTreeMap<Key, Option<String>> = BTreeMap::new();
+    let mut resolved = Resolved::default();
     let mut rotated = BTreeMap::new();
     for service in desired.services.values() {
         let secret_env: Vec<(&String, Key)> = service
@@ -161,7 +162,8 @@ pub async fn rotated(
                 EnvEntry::Secret { name, file } => Some((key, (name.clone(), file.clone()))),
             })
             .collect();
-        if secret_env.is_empty() {
+        let secret_files = &service.config.secret_files;
+        if secret_env.is_empty() && secret_files.is_empty() {
             continue;
         }
         let hash = service.config.hash();
@@ -173,25 +175,49 @@ pub async fn rotated(
                 && c.state == crate::engine::State::Running
         });
         for container in current {
-            let live = engine.container_env(&container.id, &container.name).await?;
+            let (id, name) = (container.id.as_str(), container.name.as_str());
             let mut fields = Vec::new();
-            for (key, reference) in &secret_env {
-                let now = resolved
-                    .entry(reference.clone())
-                    .or_insert_with(|| read(&reference.0, reference.1.as_deref()).ok());
-                let Some(now) = now else {
+            if !secret_env.is_empty() {
+                let live = engine.container_env(id, name).await?;
+                for (key, reference) in &secret_env {
+                    let Some(now) = resolved.value(reference) else {
+                        continue;
+                    };
+                    if live_value(&live, key) != Some(now) {
+                        fields.push(format!("env.{key}"));
+                    }
+                }
+            }
+            for (path, secret) in secret_files {
+                let reference = (secret.name.clone(), secret.file.clone());
+                let Some(now) = resolved.value(&reference) else {
                     continue;
                 };
-                if live_value(&live, key) != Some(now.as_str()) {
-                    fields.push(format!("env.{key}"));
+                let live = engine.download(id, name, path).await?;
+                let live = live.as_deref().and_then(super::files::first_file);
+                if live.as_deref() != Some(now.as_bytes()) {
+                    fields.push(format!("secret_files.{path}"));
                 }
             }
             if !fields.is_empty() {
-                rotated.insert(container.id.clone(), fields);
+                rotated.insert(id.to_string(), fields);
             }
         }
     }
     Ok(rotated)
+}
+
+/// Secrets read so far, each once; `None` for one that cannot be read.
+#[derive(Default)]
+struct Resolved(BTreeMap<Key, Option<String>>);
+
+impl Resolved {
+    fn value(&mut self, reference: &Key) -> Option<&str> {
+        self.0
+            .entry(reference.clone())
+            .or_insert_with(|| read(&reference.0, reference.1.as_deref()).ok())
+            .as_deref()
+    }
 }
 
 /// The value of `key` in a `KEY=VALUE` list.
