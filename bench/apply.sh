@@ -11,7 +11,9 @@
 # The compose file is written here by hand to match the spec (same image, both networks,
 # the service name as alias, restart policy); the project's compose renderer is not used.
 # Neither side waits for health checks: the services have none, as `up -d` would not wait.
-# Everything is named swtcbench* and removed at the end. Needs stackwright/testhttp.
+# Everything is named swtcbench* and removed at the end; the compose project is named
+# per run, since Docker 20.10 can keep a removed network's endpoints, and so its name,
+# until the daemon restarts. Needs stackwright/testhttp.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +21,7 @@ runs=${1:-5}
 work=$(mktemp -d)
 bin=target/release/stackwright
 stack=swtcbench
-project=swtcbenchc
+project=swtcbenchc$$
 
 cargo build --release --quiet
 docker image inspect stackwright/testhttp:latest >/dev/null
@@ -98,11 +100,11 @@ for _ in $(seq "$runs"); do
   spec "$stack" 20 1 "$work/stack.yaml"
   sw destroy -f "$work/stack.yaml" --auto-approve >/dev/null
 
-  dc down >/dev/null 2>&1
+  dc down >/dev/null 2>&1 || true
   cold_dc+=("$(seconds dc up -d)")
   noop_dc+=("$(seconds dc up -d)")
   scale_dc+=("$(seconds dc up -d --scale svc001=10)")
-  dc down >/dev/null 2>&1
+  dc down >/dev/null 2>&1 || true
 done
 
 engine=$(docker version --format 'Docker {{.Server.Version}}')
