@@ -12,9 +12,11 @@
 //!
 //! The link exists only when the gateway already runs and this apply keeps it; a gateway
 //! created by this apply starts after its routed services with the files of the plan. A
-//! saved plan carries no spec to render from: the gateway then keeps the plan's files and
-//! is reloaded as replicas start and once the service's step ends, so names are resolved
-//! again, but a replica about to stop cannot leave it first (nginx retries elsewhere).
+//! saved plan carries no spec to render from: when it leaves the gateway's files as they
+//! are, the gateway is reloaded as replicas start and once the service's step ends, so
+//! names are resolved again, but a replica about to stop cannot leave it first (nginx
+//! retries elsewhere); when it changes them, the gateway's own step loads them, after the
+//! routed services.
 //!
 //! Caveat: a replica restarted by the engine outside an apply (its restart policy, a daemon
 //! restart) may come back on a new address. Until an apply touches that service, the gateway
@@ -70,6 +72,9 @@ impl Link {
         };
         let container = match &change.op {
             ContainerOp::NoOp { container } => container,
+            // A saved plan's new files name the replicas as they are at its end: loaded
+            // early, nginx would refuse names not created yet. Its own step loads them.
+            ContainerOp::Update { .. } if files.is_none() => return None,
             ContainerOp::Update { container, steps } if !steps.contains(&InPlace::Start) => {
                 container
             }
