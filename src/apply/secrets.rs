@@ -140,8 +140,9 @@ impl Secrets {
 /// `secret_files./run/secrets/TOKEN`). Labels hold references only, so a rotated value
 /// shows nowhere else.
 ///
-/// Only containers whose configuration is otherwise current are read (the others are
+/// Only containers the planner would keep, running or not, are read (the others are
 /// replaced anyway): one inspect for the environment, one download per secret file. A
+/// container cut off before its secret files were uploaded lacks them, and is replaced. A
 /// secret that cannot be resolved here (`plan` run without it) is not compared; `apply`
 /// still refuses to run without it. Values are compared in memory and dropped; only field
 /// names leave this function.
@@ -172,13 +173,18 @@ pub async fn rotated(
                 && c.role == service.role
                 && hash.is_some()
                 && c.config_hash == hash
-                && c.state == crate::engine::State::Running
+                && crate::plan::usable(c.state)
         });
         for container in current {
             let (id, name) = (container.id.as_str(), container.name.as_str());
             let mut fields = Vec::new();
             if !secret_env.is_empty() {
-                let live = engine.container_env(id, name).await?;
+                let live = match engine.container_env(id, name).await {
+                    Ok(live) => live,
+                    // Gone since it was listed: nothing of it is kept, so nothing to compare.
+                    Err(err) if err.is_not_found() => continue,
+                    Err(err) => return Err(err),
+                };
                 for (key, reference) in &secret_env {
                     let Some(now) = resolved.value(reference) else {
                         continue;

@@ -485,7 +485,7 @@ fn delete(
 }
 
 /// Whether a container can be kept as it is (or started again).
-fn usable(state: State) -> bool {
+pub fn usable(state: State) -> bool {
     match state {
         State::Created | State::Running | State::Paused | State::Restarting | State::Exited => true,
         State::Removing | State::Dead => false,
