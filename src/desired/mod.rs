@@ -333,8 +333,8 @@ for dir in /proc/[0-9]*; do
   esac
 done
 nginx -s reload || exit 1
-tries=0
-while [ "$tries" -lt 200 ]; do
+deadline=$(($(date +%s) + 10))
+while [ "$(date +%s)" -le "$deadline" ]; do
   accepting=""
   for pid in $old; do
     case $(title "$pid") in
@@ -343,8 +343,7 @@ while [ "$tries" -lt 200 ]; do
     esac
   done
   [ -z "$accepting" ] && exit 0
-  sleep 0.05
-  tries=$((tries + 1))
+  sleep 0.05 2>/dev/null || sleep 1
 done
 echo "nginx still runs the old configuration 10 s after the reload; see its error log" >&2
 exit 1
