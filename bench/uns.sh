@@ -32,7 +32,7 @@ QUICKSTART=${QUICKSTART:-1}
 readonly BIN=${CARGO_TARGET_DIR:-target}/release/stackwright
 readonly SPEC=(-f stacks/uns.yaml -f stacks/uns.local.yaml)
 readonly GATEWAY=http://127.0.0.1:8480
-readonly STACK_LABEL=dev.stackwright.stack=uns
+readonly STACK_LABEL=io.stackwright.stack=uns
 
 cold=0
 case ${1:-} in
@@ -84,16 +84,18 @@ if [ "$cold" = 1 ]; then
     docker rmi -f "${images[@]}" >/dev/null
   fi
   docker rmi -f debian:bookworm >/dev/null 2>&1 || true
-  docker builder prune -af >/dev/null 2>&1 || true
-  printf 'cold image cache, stack down   %8.1f s\n' "$(seconds ./quickstart.sh)"
+  took=$(seconds ./quickstart.sh)
+  printf 'cold image cache, stack down   %8.1f s\n' "$took"
   down
 fi
 # Untimed first: it builds stackwright and any image the cold run did not make.
 ./quickstart.sh >/dev/null
 if [ "$QUICKSTART" = 1 ]; then
   down
-  printf 'warm image cache, stack down   %8.1f s\n' "$(seconds ./quickstart.sh)"
-  printf 're-run, stack up               %8.1f s\n' "$(seconds ./quickstart.sh)"
+  took=$(seconds ./quickstart.sh)
+  printf 'warm image cache, stack down   %8.1f s\n' "$took"
+  took=$(seconds ./quickstart.sh)
+  printf 're-run, stack up               %8.1f s\n' "$took"
   if ! grep -q '^No changes' "$work/last.log"; then
     echo "the re-run changed something:" >&2
     cat "$work/last.log" >&2
@@ -108,7 +110,7 @@ set -a
 source .stackwright/uns.env
 set +a
 for i in $(seq 1 20); do
-  curl -fsS -o /dev/null -H 'Content-Type: application/json' \
+  curl -fsS --noproxy '*' --max-time 10 -o /dev/null -H 'Content-Type: application/json' \
     -d "{\"name\": \"Bench Candidate $i\", \"email\": \"bench$i@example.test\"}" \
     "$GATEWAY/api/candidates"
 done
@@ -138,7 +140,8 @@ for round in $(seq 1 "$ROUNDS"); do
   for replicas in 1 3; do
     scale "$replicas"
     for path in "${paths[@]}"; do
-      runs[$replicas,$path]+="$(rps "$path") "
+      figure=$(rps "$path")
+      runs[$replicas,$path]+="$figure "
     done
   done
   echo "round $round of $ROUNDS done"
