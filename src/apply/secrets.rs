@@ -65,10 +65,7 @@ impl Secrets {
             let Some(desired) = &service.desired else {
                 continue;
             };
-            let from_env = desired.config.env.values().filter_map(|entry| match entry {
-                EnvEntry::Value(_) => None,
-                EnvEntry::Secret { name, file } => Some((name, file)),
-            });
+            let from_env = secret_env(&desired.config.env).map(|(_, name, file)| (name, file));
             let from_files = desired
                 .config
                 .secret_files
@@ -135,8 +132,7 @@ impl Secrets {
     }
 }
 
-/// The running containers whose secret values differ from what their references resolve
-/// to now, by container ID, each with the fields that differ (`env.JWT_SECRET`,
+/// The containers whose secret values differ from what their references resolve to now, by container ID, each with the fields that differ (`env.JWT_SECRET`,
 /// `secret_files./run/secrets/TOKEN`). Labels hold references only, so a rotated value
 /// shows nowhere else.
 ///
@@ -154,14 +150,8 @@ pub async fn rotated(
     let mut resolved = Resolved::default();
     let mut rotated = BTreeMap::new();
     for service in desired.services.values() {
-        let secret_env: Vec<(&String, Key)> = service
-            .config
-            .env
-            .iter()
-            .filter_map(|(key, entry)| match entry {
-                EnvEntry::Value(_) => None,
-                EnvEntry::Secret { name, file } => Some((key, (name.clone(), file.clone()))),
-            })
+        let secret_env: Vec<(&String, Key)> = secret_env(&service.config.env)
+            .map(|(key, name, file)| (key, (name.clone(), file.clone())))
             .collect();
         let secret_files = &service.config.secret_files;
         if secret_env.is_empty() && secret_files.is_empty() {
@@ -171,9 +161,7 @@ pub async fn rotated(
         let current = observed.containers.iter().filter(|c| {
             c.service == service.name
                 && c.role == service.role
-                && hash.is_some()
-                && c.config_hash == hash
-                && crate::plan::usable(c.state)
+                && crate::plan::fits(hash.as_deref(), c)
         });
         for container in current {
             let (id, name) = (container.id.as_str(), container.name.as_str());
@@ -211,6 +199,16 @@ pub async fn rotated(
         }
     }
     Ok(rotated)
+}
+
+/// A configuration's secret environment entries: the variable, the secret's name, its file.
+fn secret_env(
+    env: &BTreeMap<String, EnvEntry>,
+) -> impl Iterator<Item = (&String, &String, &Option<String>)> {
+    env.iter().filter_map(|(key, entry)| match entry {
+        EnvEntry::Value(_) => None,
+        EnvEntry::Secret { name, file } => Some((key, name, file)),
+    })
 }
 
 /// Secrets read so far, each once; `None` for one that cannot be read.

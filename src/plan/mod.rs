@@ -18,7 +18,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use reconcile::{Options, PlanError, destroy, next_name, reconcile, usable};
+pub use reconcile::{Options, PlanError, destroy, fits, next_name, reconcile};
 pub use saved::{PlanJson, SavedPlan};
 pub use view::{count as view_count, render};
 

@@ -484,8 +484,15 @@ fn delete(
     }
 }
 
+/// Whether a container runs the configuration whose hash is given, in a state it can be
+/// kept in (or started again from): the planner keeps such a container unless told
+/// otherwise.
+pub fn fits(hash: Option<&str>, container: &LiveContainer) -> bool {
+    hash.is_some() && container.config_hash.as_deref() == hash && usable(container.state)
+}
+
 /// Whether a container can be kept as it is (or started again).
-pub fn usable(state: State) -> bool {
+fn usable(state: State) -> bool {
     match state {
         State::Created | State::Running | State::Paused | State::Restarting | State::Exited => true,
         State::Removing | State::Dead => false,
@@ -502,13 +509,8 @@ fn service_step(
     rotated: &BTreeMap<String, Vec<String>>,
 ) -> ServiceStep {
     let hash = service.config.hash();
-    let current = |c: &LiveContainer| {
-        !forced
-            && hash.is_some()
-            && c.config_hash == hash
-            && usable(c.state)
-            && !rotated.contains_key(&c.id)
-    };
+    let current =
+        |c: &LiveContainer| !forced && fits(hash.as_deref(), c) && !rotated.contains_key(&c.id);
 
     let mut deletes = Vec::new();
     let mut by_replica: BTreeMap<u32, Vec<&LiveContainer>> = BTreeMap::new();
@@ -732,10 +734,7 @@ fn why_replace(
     if !reasons.is_empty() {
         return reasons;
     }
-    if let Some(fields) = rotated
-        .get(&old.id)
-        .filter(|_| old.config_hash == service.config.hash())
-    {
+    if let Some(fields) = rotated.get(&old.id) {
         return fields
             .iter()
             .map(|field| Reason::SecretChanged {
